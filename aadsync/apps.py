@@ -1,0 +1,10 @@
+"""MS AAD settings, the Graph/MSAL client, the sync engine, scheduling and Microsoft sign-in."""
+from django.apps import AppConfig
+
+
+class AadsyncConfig(AppConfig):
+    name = "aadsync"
+    verbose_name = "MS AAD"
+
+    def ready(self):
+        from aadsync import checks  # noqa: F401  (registers system checks)

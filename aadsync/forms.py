@@ -1,0 +1,96 @@
+"""The MS AAD settings form: validation only; saving goes through aadsync.services."""
+import re
+
+from django import forms
+
+from aadsync.models import AadSettings
+
+GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+AZURE_HINT = "Registered in the Azure AD Portal"
+USAGE_CHOICES = [("use", "Use"), ("not-use", "Not Use")]
+
+
+def _two_digit_choices(upper: int) -> list[tuple[int, str]]:
+    return [(value, f"{value:02d}") for value in range(upper + 1)]
+
+
+def validate_guid(value: str, label: str) -> str:
+    value = value.strip()
+    if not GUID_RE.match(value):
+        raise forms.ValidationError(
+            f"{label} must be a GUID like 43d42458-b9c9-4619-aa06-c8a1e2f3b4c5 "
+            "(copy it from the app registration's Overview page in the Azure AD portal).",
+            code="guid",
+        )
+    return value.lower()
+
+
+class AadSettingsForm(forms.Form):
+    use_lookup = forms.TypedChoiceField(
+        label="User Look-Up Usage",
+        choices=USAGE_CHOICES,
+        coerce=lambda value: value == "use",
+        widget=forms.RadioSelect,
+    )
+    tenant_id = forms.CharField(label="Tenant ID", required=False, max_length=200, help_text=AZURE_HINT)
+    client_id = forms.CharField(label="Client ID", required=False, max_length=200, help_text=AZURE_HINT)
+    secret = forms.CharField(
+        label="Secret Code",
+        required=False,
+        max_length=1024,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    period = forms.ChoiceField(label="User Look-Up Period", choices=AadSettings.Period.choices)
+    weekday = forms.TypedChoiceField(label="Weekday", choices=AadSettings.Weekday.choices, coerce=int)
+    month_day = forms.TypedChoiceField(
+        label="Day of month", choices=[(day, str(day)) for day in range(1, 32)], coerce=int
+    )
+    exec_hour = forms.TypedChoiceField(label="Hour", choices=_two_digit_choices(23), coerce=int)
+    exec_minute = forms.TypedChoiceField(label="Min", choices=_two_digit_choices(59), coerce=int)
+    exec_second = forms.TypedChoiceField(label="Sec", choices=_two_digit_choices(59), coerce=int)
+    include_guests = forms.BooleanField(label="Include guest accounts", required=False)
+
+    def __init__(self, *args, has_secret: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.has_secret = has_secret
+        self.fields["secret"].widget.attrs["placeholder"] = (
+            "•••••••• stored — leave blank to keep it" if has_secret else "Paste the client secret value"
+        )
+
+    @classmethod
+    def initial_from(cls, row: AadSettings) -> dict:
+        return {
+            "use_lookup": "use" if row.use_lookup else "not-use",
+            "tenant_id": row.tenant_id,
+            "client_id": row.client_id,
+            "period": row.period,
+            "weekday": row.weekday,
+            "month_day": row.month_day,
+            "exec_hour": row.exec_hour,
+            "exec_minute": row.exec_minute,
+            "exec_second": row.exec_second,
+            "include_guests": row.include_guests,
+        }
+
+    def clean_tenant_id(self):
+        value = self.cleaned_data["tenant_id"].strip()
+        return validate_guid(value, "Tenant ID") if value else ""
+
+    def clean_client_id(self):
+        value = self.cleaned_data["client_id"].strip()
+        return validate_guid(value, "Client ID") if value else ""
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("use_lookup"):
+            for name, label in (("tenant_id", "Tenant ID"), ("client_id", "Client ID")):
+                if name in cleaned and not cleaned[name]:
+                    self.add_error(name, f"{label} is required when User Look-Up Usage is Use.")
+            if not cleaned.get("secret") and not self.has_secret:
+                self.add_error("secret", "Paste the client secret value: it is required the first time Usage is set to Use.")
+        return cleaned
+
+    def settings_data(self) -> dict:
+        """The cleaned values that map onto AadSettings fields (the secret is handled apart)."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "secret"}

@@ -1,0 +1,163 @@
+"""MS AAD settings per company, their change log, and sync history."""
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from directory.models import Company
+
+
+class AadSettings(models.Model):
+    class Period(models.TextChoices):
+        HOURLY = "hourly", "Every hour"
+        DAILY = "daily", "Every day"
+        WEEKLY = "weekly", "Every week"
+        MONTHLY = "monthly", "Every month"
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="aad_settings")
+    use_lookup = models.BooleanField("User Look-Up Usage", default=False)
+    tenant_id = models.CharField("Tenant ID", max_length=36, blank=True)
+    client_id = models.CharField("Client ID", max_length=36, blank=True)
+    secret_encrypted = models.TextField(blank=True, editable=False)
+    period = models.CharField("User Look-Up Period", max_length=10, choices=Period.choices, default=Period.DAILY)
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, default=Weekday.MONDAY)
+    month_day = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(31)]
+    )
+    exec_hour = models.PositiveSmallIntegerField(default=2, validators=[MaxValueValidator(23)])
+    exec_minute = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(59)])
+    exec_second = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(59)])
+    include_guests = models.BooleanField("Include guest accounts", default=False)
+    next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    delta_link = models.TextField(blank=True, editable=False)
+    delta_for = models.CharField(max_length=80, blank=True, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "MS AAD settings"
+        verbose_name_plural = "MS AAD settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(exec_hour__lte=23), name="aad_exec_hour_range"),
+            models.CheckConstraint(condition=Q(exec_minute__lte=59), name="aad_exec_minute_range"),
+            models.CheckConstraint(condition=Q(exec_second__lte=59), name="aad_exec_second_range"),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="aad_weekday_range"),
+            models.CheckConstraint(condition=Q(month_day__gte=1, month_day__lte=31), name="aad_month_day_range"),
+            models.CheckConstraint(
+                condition=Q(use_lookup=False) | (~Q(tenant_id="") & ~Q(client_id="") & ~Q(secret_encrypted="")),
+                name="aad_use_needs_credentials",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"MS AAD settings of {self.company}"
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret_encrypted)
+
+    @property
+    def execution_time_display(self) -> str:
+        return f"{self.exec_hour:02d}:{self.exec_minute:02d}:{self.exec_second:02d}"
+
+    @property
+    def period_display(self) -> str:
+        if self.period == self.Period.WEEKLY:
+            return f"Every week on {self.get_weekday_display()}"
+        if self.period == self.Period.MONTHLY:
+            return f"Every month on day {self.month_day}"
+        return self.get_period_display()
+
+
+class AadSettingsChange(models.Model):
+    """Audit trail: who changed which MS AAD fields, when (never the secret's value)."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="aad_settings_changes")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_by_label = models.CharField(max_length=100)
+    changed_at = models.DateTimeField(default=timezone.now)
+    fields = models.JSONField(default=list)
+    source = models.CharField(max_length=20, default="web")
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.changed_by_label} changed {', '.join(self.fields)} at {self.changed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SyncRun(models.Model):
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        ONE_TIME = "one-time", "One-time Sync"
+        COMMAND = "command", "Command"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Mode(models.TextChoices):
+        FULL = "full", "Full"
+        INCREMENTAL = "incremental", "Incremental"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="sync_runs")
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.FULL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    disabled = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    pages_read = models.PositiveIntegerField(default=0)
+    users_applied = models.PositiveIntegerField(default=0)
+    removals_held = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    notice = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        indexes = [models.Index(fields=["company", "-queued_at"], name="syncrun_company_recent_idx")]
+        constraints = [
+            # One queued-or-running run per company, enforced by the database across processes.
+            models.UniqueConstraint(
+                fields=["company"],
+                condition=Q(status__in=["queued", "running"]),
+                name="syncrun_one_active_per_company",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_trigger_display()} sync of {self.company} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None

@@ -1,0 +1,79 @@
+"""Writes for MS AAD settings (the only source of truth for when a company syncs)."""
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from aadsync import crypto
+from aadsync.models import AadSettings, AadSettingsChange
+from directory.models import Company, Person
+
+# Fields a manager edits on the MS AAD page, with the labels the change log shows.
+AUDITED_FIELDS = {
+    "use_lookup": "User Look-Up Usage",
+    "tenant_id": "Tenant ID",
+    "client_id": "Client ID",
+    "period": "User Look-Up Period",
+    "weekday": "Weekday",
+    "month_day": "Day of month",
+    "exec_hour": "Execution hour",
+    "exec_minute": "Execution minute",
+    "exec_second": "Execution second",
+    "include_guests": "Include guest accounts",
+}
+SECRET_LABEL = "Secret Code"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change: a person from the web, or an operator's command."""
+
+    person: Person | None
+    source: str = "web"
+
+    @property
+    def label(self) -> str:
+        if self.person is not None:
+            return self.person.username
+        return f"operator ({self.source})"
+
+
+def aad_settings_get(*, company: Company) -> AadSettings:
+    settings_row, _ = AadSettings.objects.get_or_create(company=company)
+    return settings_row
+
+
+@transaction.atomic
+def aad_settings_update(*, company: Company, data: dict, secret: str | None, actor: Actor) -> list[str]:
+    """Apply validated values; an empty `secret` keeps the stored one. Returns the changed field labels."""
+    row = AadSettings.objects.select_for_update().get(pk=aad_settings_get(company=company).pk)
+    changed = []
+    for name, label in AUDITED_FIELDS.items():
+        if name in data and getattr(row, name) != data[name]:
+            setattr(row, name, data[name])
+            changed.append(label)
+    if secret:
+        # A new value always counts as a change; the old one cannot be compared without decrypting.
+        row.secret_encrypted = crypto.encrypt(secret)
+        changed.append(SECRET_LABEL)
+    if not changed:
+        return []
+    if {"Tenant ID", "Client ID"} & set(changed):
+        # Another tenant or app: any stored incremental-sync position belongs to the old one.
+        row.delta_link = ""
+        row.delta_for = ""
+    row.updated_at = timezone.now()
+    row.save()
+    AadSettingsChange.objects.create(
+        company=company,
+        changed_by=actor.person,
+        changed_by_label=actor.label,
+        fields=changed,
+        source=actor.source,
+    )
+    return changed
+
+
+def aad_secret_plain(*, settings_row: AadSettings) -> str:
+    """The decrypted client secret, for the Microsoft client only. Never log or render it."""
+    return crypto.decrypt(settings_row.secret_encrypted)

@@ -1,0 +1,1 @@
+"""cmportal: the Customer Manager portal's MS AAD integration."""

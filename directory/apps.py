@@ -1,0 +1,7 @@
+"""Companies, sites, the people who log in, and the Company Directory."""
+from django.apps import AppConfig
+
+
+class DirectoryConfig(AppConfig):
+    name = "directory"
+    verbose_name = "Company directory"

@@ -1,0 +1,12 @@
+"""Turn validation errors into the one-line CommandError operators see."""
+from django.core.exceptions import ValidationError
+from django.core.management.base import CommandError
+
+
+def one_line(error: ValidationError) -> CommandError:
+    if hasattr(error, "message_dict"):
+        parts = [f"{field}: {' '.join(msgs)}" if field != "__all__" else " ".join(msgs)
+                 for field, msgs in error.message_dict.items()]
+    else:
+        parts = error.messages
+    return CommandError(" ".join(" ".join(parts).split()))

@@ -1,0 +1,221 @@
+"""Companies, sites, people who log in (managers and users) and Company Directory entries."""
+import zoneinfo
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone as dj_timezone
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
+    "Use 1-50 lower-case letters, digits and hyphens, not starting or ending with a hyphen.",
+)
+login_validator = RegexValidator(
+    r"^[A-Za-z0-9._-]{1,40}$", "Use 1-40 letters, digits, dots, hyphens or underscores."
+)
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a known time zone; use an Area/City name such as Asia/Seoul.")
+
+
+class Company(models.Model):
+    slug = models.CharField(max_length=50, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=100)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        verbose_name_plural = "companies"
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class Site(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="sites")
+    name = models.CharField(max_length=60)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["company", "name"], name="site_name_unique_per_company")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    """A Company Directory entry; synced entries carry an AAD object ID and follow AAD."""
+
+    class AadState(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DISABLED = "disabled", "Disabled in AAD"
+        REMOVED = "removed", "Removed from AAD"
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="contacts")
+    first_name = models.CharField(max_length=64, blank=True)
+    last_name = models.CharField(max_length=64, blank=True)
+    email = models.CharField(max_length=256, blank=True)
+    office_phone = models.CharField(max_length=64, blank=True)
+    mobile_phone = models.CharField(max_length=64, blank=True)
+    user_principal_name = models.CharField(max_length=113, blank=True)
+    object_id = models.CharField(max_length=36, null=True, blank=True)
+    synced = models.BooleanField(default=False)
+    is_guest = models.BooleanField(default=False)
+    aad_state = models.CharField(max_length=10, choices=AadState.choices, blank=True, default="")
+    removed_reason = models.CharField(max_length=10, blank=True, default="")
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "object_id"],
+                condition=Q(object_id__isnull=False),
+                name="contact_object_id_unique_per_company",
+            ),
+            models.CheckConstraint(
+                condition=Q(synced=False) | Q(object_id__isnull=False),
+                name="contact_synced_has_object_id",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["company", "last_name", "first_name"], name="contact_company_name_idx"),
+            models.Index(fields=["company", "synced", "aad_state"], name="contact_company_sync_idx"),
+            models.Index(fields=["company", "user_principal_name"], name="contact_company_upn_idx"),
+            models.Index(fields=["company", "email"], name="contact_company_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.user_principal_name or self.email or f"entry {self.pk}"
+
+    @property
+    def sync_label(self) -> str:
+        if not self.synced:
+            return "No"
+        if self.aad_state == self.AadState.ACTIVE:
+            return "Yes"
+        return f"Yes ({self.get_aad_state_display().lower()})"
+
+
+class PersonManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        return self.get(username=username)
+
+    def create_superuser(self, username, password=None, **extra):
+        """Operators' admin account; needs a company to belong to (first one, or created)."""
+        company = extra.pop("company", None) or Company.objects.get_or_create(
+            slug="operators", defaults={"name": "Operators"}
+        )[0]
+        login = username.split("@", 1)[0]
+        person = self.model(
+            company=company,
+            login=login,
+            username=f"{login}@{company.slug}",
+            role=Person.Role.MANAGER,
+            is_staff=True,
+            is_superuser=True,
+            **extra,
+        )
+        person.set_password(password)
+        person.save(using=self._db)
+        return person
+
+
+class Person(AbstractBaseUser, PermissionsMixin):
+    """Anyone who logs in: a manager (CM portal) or a user (Customer User portal).
+
+    One model for both so that "each MS AAD account is linked once" is a single unique column.
+    The sign-in ID is `login@company-slug` (e.g. rich@cm1-vertical).
+    """
+
+    class Role(models.TextChoices):
+        MANAGER = "manager", "Manager"
+        USER = "user", "User"
+
+    class GroupMemberType(models.TextChoices):
+        SINGLE = "single", "Single site group members"
+        MULTI = "multi", "Multi site group members"
+
+    class Package(models.TextChoices):
+        BASIC = "basic", "Basic"
+        STANDARD = "standard", "Standard"
+        PREMIUM = "premium", "Premium"
+
+    class UserType(models.TextChoices):
+        NORMAL = "normal", "Normal user"
+        OPERATOR = "operator", "Operator"
+        RECEPTIONIST = "receptionist", "Receptionist"
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="people")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    login = models.CharField(max_length=40, validators=[login_validator])
+    username = models.CharField(max_length=91, unique=True, editable=False)
+    display_name = models.CharField("name", max_length=24, blank=True)
+    first_name = models.CharField(max_length=64, blank=True)
+    last_name = models.CharField(max_length=64, blank=True)
+    email = models.CharField(max_length=256, blank=True)
+    extension = models.CharField(max_length=10, null=True, blank=True)
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.PROTECT, related_name="people")
+    group_member_type = models.CharField(max_length=10, choices=GroupMemberType.choices, blank=True)
+    package = models.CharField(max_length=20, choices=Package.choices, blank=True)
+    user_type = models.CharField(max_length=20, choices=UserType.choices, blank=True)
+    aad_contact = models.OneToOneField(
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="linked_person",
+        verbose_name="AAID ID",
+    )
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=dj_timezone.now)
+
+    objects = PersonManager()
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = "person"
+        verbose_name_plural = "people"
+        ordering = ["company", "role", "login"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "login"], name="person_login_unique_per_company"),
+            models.UniqueConstraint(
+                fields=["company", "extension"],
+                condition=Q(extension__isnull=False),
+                name="person_extension_unique_per_company",
+            ),
+            models.CheckConstraint(condition=Q(role__in=["manager", "user"]), name="person_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    def save(self, *args, **kwargs):
+        # The sign-in ID is derived, never typed twice.
+        self.username = f"{self.login}@{self.company.slug}"
+        super().save(*args, **kwargs)
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == self.Role.MANAGER
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.display_name or self.login

@@ -1,0 +1,50 @@
+"""Password sign-in for the CM portal (managers) and the Customer User portal (users)."""
+from django import forms
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+
+from django.urls import reverse
+
+from directory.models import Person
+
+
+def home_url_for(person) -> str:
+    """Where a signed-in person belongs: managers in the CM portal, users in the Customer User portal."""
+    return reverse("aad-settings") if person.role == Person.Role.MANAGER else reverse("cu-home")
+
+
+class PortalAuthenticationForm(AuthenticationForm):
+    """Signs in only the role this portal is for, with a sentence that points at the other portal."""
+
+    role = Person.Role.MANAGER
+    wrong_portal_message = "This is the Customer Manager portal for managers. Users sign in at /cu/login/."
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "ID"
+        self.fields["username"].widget.attrs["placeholder"] = "e.g. rich@cm1-vertical"
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if user.role != self.role:
+            raise forms.ValidationError(self.wrong_portal_message, code="wrong_portal")
+
+
+class UserPortalAuthenticationForm(PortalAuthenticationForm):
+    role = Person.Role.USER
+    wrong_portal_message = "This is the Customer User portal. Managers sign in at /login/."
+
+
+class ManagerLoginView(auth_views.LoginView):
+    form_class = PortalAuthenticationForm
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+    extra_context = {"portal_title": "Customer Manager", "other_portal": ("Customer User portal", "/cu/login/")}
+
+    def get_default_redirect_url(self):
+        return home_url_for(self.request.user)
+
+
+class UserLoginView(ManagerLoginView):
+    form_class = UserPortalAuthenticationForm
+    extra_context = {"portal_title": "Customer User", "other_portal": ("Customer Manager portal", "/login/")}

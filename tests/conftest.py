@@ -1,0 +1,84 @@
+"""Shared fixtures: companies, managers and users, and a logged-in client."""
+import os
+
+import pytest
+from cryptography.fernet import Fernet
+
+# Playwright's sync API runs an event loop in the test thread; Django must allow ORM calls there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "Corr3ct-horse"
+SECRET = "s3cr3t~Value.THAT_must_never_show"
+
+
+@pytest.fixture(autouse=True)
+def _encryption_key(settings):
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+
+
+@pytest.fixture
+def make_company(db):
+    from directory.services import company_create
+
+    def make(slug="cm1-vertical", name="Vertical Inc", timezone="Asia/Seoul"):
+        return company_create(slug=slug, name=name, timezone=timezone)
+
+    return make
+
+
+@pytest.fixture
+def company(make_company):
+    return make_company()
+
+
+@pytest.fixture
+def other_company(make_company):
+    return make_company(slug="cm2-other", name="Other Co", timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def make_manager(db):
+    from directory.services import manager_create
+
+    def make(company, login="rich", name="rich", email="rich@vertical.com", password=PASSWORD):
+        return manager_create(company=company, login=login, name=name, email=email, password=password)
+
+    return make
+
+
+@pytest.fixture
+def manager(company, make_manager):
+    return make_manager(company)
+
+
+@pytest.fixture
+def make_user(db):
+    from directory.models import Person
+
+    def make(company, login="27728", first_name="Kim", last_name="Minsu", email="kim@vertical.com", **extra):
+        person = Person(
+            company=company,
+            role=Person.Role.USER,
+            login=login,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            site=company.sites.first(),
+            **extra,
+        )
+        person.set_password(PASSWORD)
+        person.save()
+        return person
+
+    return make
+
+
+@pytest.fixture
+def phone_user(company, make_user):
+    return make_user(company)
+
+
+@pytest.fixture
+def manager_client(client, manager):
+    client.force_login(manager)
+    return client
