@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -40,7 +41,14 @@ def page(browser, live_server):
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.seen_html = []  # every page's HTML, for "the secret never shows" assertions
-    page.on("load", lambda p: page.seen_html.append(p.content()))
+
+    def keep_html(loaded):
+        try:
+            page.seen_html.append(loaded.content())
+        except PlaywrightError:  # the page closed or navigated on before it could be read
+            pass
+
+    page.on("load", keep_html)
     yield page
     context.close()
 

@@ -1,0 +1,77 @@
+"""The client secret at rest: Fernet, several keys for rotation, never plain in the column."""
+import pytest
+from cryptography.fernet import Fernet
+from django.db import connection
+
+from aadsync import crypto
+from aadsync.models import AadSettings
+from aadsync.services import Actor, aad_secret_plain, aad_settings_update
+from tests.conftest import SECRET
+
+GUID_T = "43d42458-b9c9-4619-aa06-c8a1e2f3b4c5"
+GUID_C = "c12be4c0-7943-4450-9b11-b35a1e2f3b4c"
+pytestmark = pytest.mark.django_db
+
+
+def _save_secret(company, secret=SECRET):
+    aad_settings_update(
+        company=company,
+        data={"use_lookup": True, "tenant_id": GUID_T, "client_id": GUID_C},
+        secret=secret,
+        actor=Actor(person=None, source="test"),
+    )
+    return AadSettings.objects.get(company=company)
+
+
+def test_database_column_never_holds_the_plain_secret(company):
+    row = _save_secret(company)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT secret_encrypted FROM aadsync_aadsettings WHERE id = %s", [row.pk])
+        stored = cursor.fetchone()[0]
+    assert SECRET not in stored
+    assert stored.startswith("gAAAAA")  # a Fernet token
+    assert aad_secret_plain(settings_row=row) == SECRET
+
+
+def test_secret_written_with_old_key_reads_after_a_new_key_is_added(company, settings):
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    row = _save_secret(company)
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), old_key]
+    row.refresh_from_db()
+    assert aad_secret_plain(settings_row=row) == SECRET
+
+
+def test_rotate_re_encrypts_with_the_newest_key_so_the_old_key_can_go(company, settings):
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    row = _save_secret(company)
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
+    rotated = crypto.rotate(row.secret_encrypted)
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]
+    assert crypto.decrypt(rotated) == SECRET
+    with pytest.raises(crypto.SecretUnreadable):
+        crypto.decrypt(row.secret_encrypted)
+
+
+def test_unreadable_secret_says_what_to_do_without_showing_anything_secret(company, settings):
+    row = _save_secret(company)
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    with pytest.raises(crypto.SecretUnreadable) as excinfo:
+        aad_secret_plain(settings_row=row)
+    assert "enter the secret again" in str(excinfo.value)
+    assert SECRET not in str(excinfo.value)
+    assert row.secret_encrypted not in str(excinfo.value)
+
+
+def test_debug_without_keys_derives_one_from_the_secret_key(settings):
+    settings.FIELD_ENCRYPTION_KEYS = []
+    token = crypto.encrypt("x")
+    assert crypto.decrypt(token) == "x"
+
+
+def test_invalid_configured_key_fails_the_system_check(settings):
+    from aadsync.checks import check_field_encryption_keys
+
+    settings.FIELD_ENCRYPTION_KEYS = ["not-a-key"]
+    errors = check_field_encryption_keys(None)
+    assert [error.id for error in errors] == ["aadsync.E001"]
