@@ -49,8 +49,11 @@ def page(browser, live_server):
             pass
 
     page.on("load", keep_html)
+    csp_violations = []
+    page.on("console", lambda msg: csp_violations.append(msg.text) if "Content Security Policy" in msg.text else None)
     yield page
     context.close()
+    assert not csp_violations, f"The page broke its Content-Security-Policy: {csp_violations}"
 
 
 @pytest.fixture
