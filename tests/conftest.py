@@ -16,6 +16,14 @@ def _encryption_key(settings):
     settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Sign-in throttling and sync progress live in the cache: no test sees another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def make_company(db):
     from directory.services import company_create

@@ -2,9 +2,9 @@
 from django import forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
-
 from django.urls import reverse
 
+from directory import throttle
 from directory.models import Person
 
 
@@ -23,6 +23,16 @@ class PortalAuthenticationForm(AuthenticationForm):
         super().__init__(*args, **kwargs)
         self.fields["username"].label = "ID"
         self.fields["username"].widget.attrs["placeholder"] = "e.g. rich@cm1-vertical"
+
+    def clean(self):
+        blocked = throttle.signin_blocked_for(self.request)
+        if blocked:
+            raise forms.ValidationError(throttle.blocked_message(blocked), code="throttled")
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            throttle.signin_failed(self.request)
+            raise
 
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
@@ -43,6 +53,10 @@ class ManagerLoginView(auth_views.LoginView):
 
     def get_default_redirect_url(self):
         return home_url_for(self.request.user)
+
+    def form_valid(self, form):
+        throttle.signin_succeeded(self.request)
+        return super().form_valid(form)
 
 
 class UserLoginView(ManagerLoginView):
