@@ -4,6 +4,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CMPORTAL_VAR_DIR", BASE_DIR / "var"))
@@ -148,7 +149,7 @@ GRAPH_API_URL = os.environ.get("GRAPH_API_URL", "https://graph.microsoft.com/v1.
 
 # Celery (see cmportal/celery.py). Unset broker: kombu's filesystem transport under var/.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
-CELERY_BROKER_FOLDER = VAR_DIR / "broker"
+CELERY_BROKER_FOLDER = Path(os.environ.get("CELERY_BROKER_FOLDER") or VAR_DIR / "broker")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for sub in ("queue", "processed", "control"):
         (CELERY_BROKER_FOLDER / sub).mkdir(parents=True, exist_ok=True)
@@ -159,6 +160,43 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(CELERY_BROKER_FOLDER / "control"),
         "store_processed": False,
     }
+
+# Look-ups: a run is stopped after AAD_SYNC_TIME_LIMIT seconds, and a run whose worker died is marked failed
+# once that time plus AAD_SYNC_REAP_GRACE has passed; a run still queued after AAD_SYNC_QUEUE_TIMEOUT is given up.
+AAD_SYNC_TIME_LIMIT = int(os.environ.get("AAD_SYNC_TIME_LIMIT", "1800"))
+AAD_SYNC_REAP_GRACE = int(os.environ.get("AAD_SYNC_REAP_GRACE", "60"))
+AAD_SYNC_QUEUE_TIMEOUT = int(os.environ.get("AAD_SYNC_QUEUE_TIMEOUT", "3600"))
+AAD_DISPATCH_INTERVAL = float(os.environ.get("AAD_DISPATCH_INTERVAL", "30"))
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # With late acknowledgement Redis re-delivers a message unacknowledged this long: longer than a run
+        # may wait for a worker slot plus run, so a healthy run is never delivered twice.
+        "visibility_timeout": max(3600, 2 * AAD_SYNC_TIME_LIMIT + 600),
+        # Lets deployments (and test sessions) share one Redis without seeing each other's queues.
+        "global_keyprefix": os.environ.get("CELERY_REDIS_KEY_PREFIX", ""),
+    }
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_IGNORE_RESULT = True  # outcomes live on SyncRun rows; no result backend
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_TIME_LIMIT = 120  # the sync task sets its own limits from AAD_SYNC_TIME_LIMIT
+CELERY_TASK_SOFT_TIME_LIMIT = 100
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long tasks with late acknowledgement: take one at a time
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The dispatcher has its own queue so that it never waits behind thousands of queued look-ups;
+# a worker started without -Q consumes both queues.
+CELERY_TASK_DEFAULT_QUEUE = "cmportal"
+CELERY_TASK_QUEUES = (Queue("cmportal"), Queue("cmportal-sync"))
+CELERY_TASK_ROUTES = {"aadsync.sync_run": {"queue": "cmportal-sync"}}
+CELERY_BEAT_SCHEDULE = {
+    "aadsync-dispatch-due": {
+        "task": "aadsync.dispatch_due",
+        "schedule": AAD_DISPATCH_INTERVAL,
+        # A dispatcher message that waited longer than one interval is dropped: the next one does its work.
+        "options": {"expires": AAD_DISPATCH_INTERVAL},
+    },
+}
 
 # Security headers; the production-only ones switch on with DEBUG off.
 SESSION_COOKIE_HTTPONLY = True
