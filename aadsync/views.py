@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods
 from aadsync.forms import AadSettingsForm
 from aadsync.models import SyncRun
 from aadsync.services import Actor, aad_settings_get, aad_settings_update
+from aadsync.signin import callback_url
 from directory.permissions import manager_required
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ def _page_context(request, row, form, editing: bool) -> dict:
         "latest_run": SyncRun.objects.filter(company=company).first(),
         "company": company,
         "menu": "aad",
+        "callback_url": callback_url(request),
     }
 
 

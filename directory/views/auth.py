@@ -49,7 +49,11 @@ class ManagerLoginView(auth_views.LoginView):
     form_class = PortalAuthenticationForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
-    extra_context = {"portal_title": "Customer Manager", "other_portal": ("Customer User portal", "/cu/login/")}
+    extra_context = {
+        "portal_title": "Customer Manager",
+        "portal_code": "cm",
+        "other_portal": ("Customer User portal", "/cu/login/"),
+    }
 
     def get_default_redirect_url(self):
         return home_url_for(self.request.user)
@@ -61,4 +65,8 @@ class ManagerLoginView(auth_views.LoginView):
 
 class UserLoginView(ManagerLoginView):
     form_class = UserPortalAuthenticationForm
-    extra_context = {"portal_title": "Customer User", "other_portal": ("Customer Manager portal", "/login/")}
+    extra_context = {
+        "portal_title": "Customer User",
+        "portal_code": "cu",
+        "other_portal": ("Customer Manager portal", "/login/"),
+    }
