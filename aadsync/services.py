@@ -1,11 +1,14 @@
 """Writes for MS AAD settings (the only source of truth for when a company syncs)."""
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
 
 from aadsync import crypto
 from aadsync.models import AadSettings, AadSettingsChange
+from aadsync.schedule import Schedule, next_run_after
 from directory.models import Company, Person
 
 # Fields a manager edits on the MS AAD page, with the labels the change log shows.
@@ -63,6 +66,8 @@ def aad_settings_update(*, company: Company, data: dict, secret: str | None, act
         row.delta_link = ""
         row.delta_for = ""
     row.updated_at = timezone.now()
+    # Saving recomputes when the schedule runs next; Not Use stops scheduled runs.
+    row.next_run_at = aad_next_run_at(settings_row=row, tz=company.tzinfo, after=row.updated_at)
     row.save()
     AadSettingsChange.objects.create(
         company=company,
@@ -72,6 +77,24 @@ def aad_settings_update(*, company: Company, data: dict, secret: str | None, act
         source=actor.source,
     )
     return changed
+
+
+def aad_schedule(*, settings_row: AadSettings) -> Schedule:
+    return Schedule(
+        period=settings_row.period,
+        hour=settings_row.exec_hour,
+        minute=settings_row.exec_minute,
+        second=settings_row.exec_second,
+        weekday=settings_row.weekday,
+        month_day=settings_row.month_day,
+    )
+
+
+def aad_next_run_at(*, settings_row: AadSettings, tz: ZoneInfo, after: datetime) -> datetime | None:
+    """The first scheduled look-up after `after`, or None when User Look-Up Usage is Not Use."""
+    if not settings_row.use_lookup:
+        return None
+    return next_run_after(aad_schedule(settings_row=settings_row), after, tz)
 
 
 def aad_secret_plain(*, settings_row: AadSettings) -> str:

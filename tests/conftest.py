@@ -11,6 +11,17 @@ PASSWORD = "Corr3ct-horse"
 SECRET = "s3cr3t~Value.THAT_must_never_show"
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite the test database is a file, not pytest-django's in-memory one, so that real Celery worker
+    processes and racing threads (tests/aadsync/test_celery_*.py, test_dispatch.py) open the same database."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3" and not database.get("TEST", {}).get("NAME"):
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def _encryption_key(settings):
     settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]

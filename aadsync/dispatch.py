@@ -1,0 +1,223 @@
+"""Start look-ups: claim the companies that are due, queue One-time Syncs, and end runs whose worker died."""
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from aadsync.models import AadSettings, SyncRun
+from aadsync.runs import SyncAlreadyRunning, sync_run_create
+from aadsync.schedule import next_run_after
+from aadsync.services import aad_next_run_at, aad_schedule, aad_settings_get
+from directory.models import Company, Person
+
+logger = logging.getLogger(__name__)
+
+# Companies claimed per transaction: short row locks, and memory bounded however many are due.
+CLAIM_BATCH = 1000
+CLAIM_FIELDS = ("id", "company_id", "company__timezone", "period", "weekday", "month_day",
+                "exec_hour", "exec_minute", "exec_second")
+
+DIED = (
+    "The look-up stopped without finishing: its worker was stopped or lost, and after {minutes} minutes it was "
+    "marked failed. The directory was left as it was; the next look-up runs as scheduled, or click One-time Sync."
+)
+NEVER_STARTED = (
+    "The look-up waited more than {minutes} minutes for a worker and was given up. Check that the Celery worker "
+    "is running, then click One-time Sync."
+)
+NOT_QUEUED = (
+    "The look-up could not be queued because the task queue (Celery broker) is unreachable. "
+    "Try One-time Sync again in a minute; if it keeps failing, ask the operator to check the broker."
+)
+TIMED_OUT = (
+    "The look-up took longer than {minutes} minutes and was stopped; the directory was left as it was. "
+    "Try again later; if it keeps happening, ask the operator to raise AAD_SYNC_TIME_LIMIT."
+)
+NOT_USE = "Not run: User Look-Up Usage was set to Not Use before this scheduled look-up started."
+
+
+class SyncUnavailable(Exception):
+    """One-time Sync cannot run with the company's current MS AAD settings; the message says what to do."""
+
+
+@dataclass
+class DispatchResult:
+    claimed: int = 0  # companies whose run time had passed; each now has its following run time
+    queued: int = 0  # runs created and queued
+    already_running: int = 0  # claimed companies skipped because a run was queued or running
+    reaped: int = 0  # runs marked failed because their worker died or never took them
+    scheduled: int = 0  # companies that used look-ups but had no next run time yet
+
+
+def one_time_sync_blocker(*, settings_row: AadSettings) -> str:
+    """Why One-time Sync cannot run now, as a sentence saying what to do; "" when it can."""
+    if not (settings_row.tenant_id and settings_row.client_id and settings_row.has_secret):
+        return (
+            "One-time Sync needs the Tenant ID, Client ID and Secret Code: click Modify, enter them, "
+            "set User Look-Up Usage to Use and save."
+        )
+    if not settings_row.use_lookup:
+        return "User Look-Up Usage is Not Use: click Modify, set it to Use and save to run a look-up."
+    return ""
+
+
+def sync_one_time_request(*, company: Company, person: Person | None) -> SyncRun:
+    """Queue a One-time Sync. Raises SyncUnavailable, or SyncAlreadyRunning while one is queued or running."""
+    reason = one_time_sync_blocker(settings_row=aad_settings_get(company=company))
+    if reason:
+        raise SyncUnavailable(reason)
+    run = sync_run_create(company=company, trigger=SyncRun.Trigger.ONE_TIME, requested_by=person)
+    transaction.on_commit(partial(sync_runs_publish, [run.pk]))
+    return run
+
+
+def sync_runs_publish(run_ids: list[int]) -> None:
+    """Queue one sync task per run. Call it after the runs' transaction has committed."""
+    from aadsync.tasks import sync_run_task  # the tasks module imports this one
+
+    published = 0
+    try:
+        with sync_run_task.app.producer_or_acquire() as producer:
+            for run_id in run_ids:
+                sync_run_task.apply_async((run_id,), producer=producer)
+                published += 1
+    except Exception:
+        # A run left queued with no message would block the company's next runs until it is given up.
+        logger.exception("Could not queue %d look-up(s): the Celery broker is unreachable.", len(run_ids) - published)
+        SyncRun.objects.filter(pk__in=run_ids[published:], status=SyncRun.Status.QUEUED).update(
+            status=SyncRun.Status.FAILED, error=NOT_QUEUED, finished_at=timezone.now()
+        )
+
+
+def sync_due_dispatch(*, now: datetime | None = None, batch_size: int = CLAIM_BATCH) -> DispatchResult:
+    """Claim every company whose next run time has passed, queue a look-up for each, store the following time.
+
+    Each batch is one transaction that locks the rows it claims (PostgreSQL: FOR UPDATE SKIP LOCKED, so a second
+    dispatcher takes other rows or none; SQLite: the IMMEDIATE transaction holds the write lock), so no company
+    is claimed twice. The following run time is the first one after now: missed periods run once, not once each.
+    A company with a run still queued or running is skipped, and its run time still moves on.
+    """
+    now = now or timezone.now()
+    result = DispatchResult(reaped=sync_runs_reap(now=now))
+    next_runs: dict[tuple, datetime] = {}  # many companies share a schedule and a time zone
+    while True:
+        claimed = _dispatch_batch(now=now, batch_size=batch_size, next_runs=next_runs, result=result)
+        if claimed < batch_size:
+            break
+    result.scheduled = _schedule_unscheduled(now=now)
+    if result.claimed or result.reaped or result.scheduled:
+        logger.info("Dispatcher: %s", result)
+    return result
+
+
+def _dispatch_batch(*, now: datetime, batch_size: int, next_runs: dict, result: DispatchResult) -> int:
+    with transaction.atomic():
+        due = list(
+            AadSettings.objects.filter(use_lookup=True, next_run_at__lte=now)
+            .order_by("next_run_at", "id")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list(*CLAIM_FIELDS)[:batch_size]
+        )
+        if not due:
+            return 0
+        rows = []
+        for row_id, company_id, tz_name, *schedule_fields in due:
+            key = (tz_name, *schedule_fields)
+            if key not in next_runs:
+                row = AadSettings(**dict(zip(CLAIM_FIELDS[3:], schedule_fields, strict=True)))
+                next_runs[key] = next_run_after(aad_schedule(settings_row=row), now, ZoneInfo(tz_name))
+            rows.append(AadSettings(id=row_id, company_id=company_id, next_run_at=next_runs[key]))
+        AadSettings.objects.bulk_update(rows, ["next_run_at"], batch_size=500)
+        runs = _scheduled_runs_create(company_ids=[row.company_id for row in rows])
+        transaction.on_commit(partial(sync_runs_publish, [run.pk for run in runs]))
+    result.claimed += len(due)
+    result.queued += len(runs)
+    result.already_running += len(due) - len(runs)
+    return len(due)
+
+
+def _scheduled_runs_create(*, company_ids: list[int]) -> list[SyncRun]:
+    active = set(
+        SyncRun.objects.filter(company_id__in=company_ids, status__in=SyncRun.ACTIVE_STATUSES).values_list(
+            "company_id", flat=True
+        )
+    )
+    todo = [company_id for company_id in company_ids if company_id not in active]
+    try:
+        with transaction.atomic():
+            return SyncRun.objects.bulk_create([SyncRun(company_id=company_id, trigger=SyncRun.Trigger.SCHEDULE)
+                                                for company_id in todo])
+    except IntegrityError:
+        pass  # a One-time Sync or a command started one of them meanwhile: one by one, then
+    runs = []
+    for company in Company.objects.filter(pk__in=todo):
+        try:
+            runs.append(sync_run_create(company=company, trigger=SyncRun.Trigger.SCHEDULE))
+        except SyncAlreadyRunning:
+            pass
+    return runs
+
+
+def _schedule_unscheduled(*, now: datetime) -> int:
+    """Give a next run time to companies that use look-ups but have none (set up before scheduling existed)."""
+    with transaction.atomic():
+        rows = list(
+            AadSettings.objects.filter(use_lookup=True, next_run_at__isnull=True)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("company")
+        )
+        for row in rows:
+            row.next_run_at = aad_next_run_at(settings_row=row, tz=row.company.tzinfo, after=now)
+        AadSettings.objects.bulk_update(rows, ["next_run_at"])
+    return len(rows)
+
+
+def sync_runs_reap(*, now: datetime | None = None) -> int:
+    """Mark failed the runs whose worker died mid-run (past their time limit) or that no worker ever took."""
+    now = now or timezone.now()
+    limit = settings.AAD_SYNC_TIME_LIMIT + settings.AAD_SYNC_REAP_GRACE
+    died = SyncRun.objects.filter(
+        status=SyncRun.Status.RUNNING, started_at__lt=now - timedelta(seconds=limit)
+    ).update(status=SyncRun.Status.FAILED, finished_at=now, error=DIED.format(minutes=_minutes(limit)))
+    timeout = settings.AAD_SYNC_QUEUE_TIMEOUT
+    never_started = SyncRun.objects.filter(
+        status=SyncRun.Status.QUEUED, queued_at__lt=now - timedelta(seconds=timeout)
+    ).update(status=SyncRun.Status.FAILED, finished_at=now, error=NEVER_STARTED.format(minutes=_minutes(timeout)))
+    if died or never_started:
+        logger.warning("Marked failed: %d look-up(s) whose worker died, %d never started.", died, never_started)
+    return died + never_started
+
+
+def _minutes(seconds: int) -> str:
+    return f"{seconds / 60:g}"
+
+
+def sync_run_start(*, run_id: int) -> SyncRun | None:
+    """Execute a queued run. A message for a run that is no longer queued (finished, given up, or delivered
+    twice) does nothing; a scheduled run whose company switched to Not Use meanwhile does not run."""
+    from aadsync.sync import sync_run_execute
+
+    run = SyncRun.objects.select_related("company").filter(pk=run_id).first()
+    if run is None or run.status != SyncRun.Status.QUEUED:
+        logger.info("Look-up %s is %s, not queued: nothing to do.", run_id, run.status if run else "gone")
+        return None
+    if run.trigger == SyncRun.Trigger.SCHEDULE and not AadSettings.objects.filter(
+        company_id=run.company_id, use_lookup=True
+    ).exists():
+        SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED).update(
+            status=SyncRun.Status.FAILED, finished_at=timezone.now(), error=NOT_USE
+        )
+        return None
+    return sync_run_execute(run=run)
+
+
+def sync_run_stop_at_time_limit(*, run_id: int, seconds: int) -> None:
+    """End a run that its task's time limit interrupted (the sync engine rolled its writes back)."""
+    SyncRun.objects.filter(pk=run_id, status__in=SyncRun.ACTIVE_STATUSES).update(
+        status=SyncRun.Status.FAILED, finished_at=timezone.now(), error=TIMED_OUT.format(minutes=_minutes(seconds))
+    )
