@@ -5,7 +5,11 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, OrderBy, Q
+from django.db.models.expressions import ExpressionList
+from django.db.models.functions import Collate, Lower
+from django.db.models.indexes import IndexExpression
+from django.db.models.sql import Query
 from django.utils import timezone as dj_timezone
 
 slug_validator = RegexValidator(
@@ -20,6 +24,47 @@ login_validator = RegexValidator(
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"“{value}” is not a known time zone; use an Area/City name such as Asia/Seoul.")
+
+
+class PrefixSearchIndex(models.Index):
+    """A b-tree on (company, lower(column)) that serves case-insensitive "starts with" search.
+
+    PostgreSQL uses a b-tree for `LIKE 'abc%'` only under the C collation or with a pattern operator class,
+    so there the lower() expression gets text_pattern_ops. SQLite has no operator classes; the selectors
+    query it with a range (`>= 'abc' AND < 'abd'`), which its expression index serves as is.
+    """
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        if schema_editor.connection.vendor != "postgresql":
+            return super().create_sql(model, schema_editor, using=using, **kwargs)
+        from django.contrib.postgres.indexes import OpClass
+
+        class PatternOpsExpression(IndexExpression):
+            # What django.contrib.postgres registers globally, kept local: OpClass must wrap the expression.
+            wrapper_classes = (OrderBy, OpClass, Collate)
+
+        expressions = []
+        for expression in self.expressions:
+            if isinstance(expression, Lower):
+                expression = OpClass(expression, name="text_pattern_ops")
+            wrapped = PatternOpsExpression(expression)
+            wrapped.set_wrapper_classes(schema_editor.connection)
+            expressions.append(wrapped)
+        return schema_editor._create_index_sql(
+            model,
+            name=self.name,
+            using=using,
+            db_tablespace=self.db_tablespace,
+            condition=self._get_condition_sql(model, schema_editor),
+            expressions=ExpressionList(*expressions).resolve_expression(Query(model, alias_cols=False)),
+            **kwargs,
+        )
+
+
+# Columns the Company Directory search and the AAID ID dropdown match by prefix.
+CONTACT_SEARCH_FIELDS = (
+    "first_name", "last_name", "email", "user_principal_name", "office_phone", "mobile_phone",
+)
 
 
 class Company(models.Model):
@@ -93,6 +138,12 @@ class Contact(models.Model):
             models.Index(fields=["company", "synced", "aad_state"], name="contact_company_sync_idx"),
             models.Index(fields=["company", "user_principal_name"], name="contact_company_upn_idx"),
             models.Index(fields=["company", "email"], name="contact_company_email_idx"),
+            PrefixSearchIndex(F("company"), Lower("first_name"), name="contact_first_prefix_idx"),
+            PrefixSearchIndex(F("company"), Lower("last_name"), name="contact_last_prefix_idx"),
+            PrefixSearchIndex(F("company"), Lower("email"), name="contact_email_prefix_idx"),
+            PrefixSearchIndex(F("company"), Lower("user_principal_name"), name="contact_upn_prefix_idx"),
+            PrefixSearchIndex(F("company"), Lower("office_phone"), name="contact_office_prefix_idx"),
+            PrefixSearchIndex(F("company"), Lower("mobile_phone"), name="contact_mobile_prefix_idx"),
         ]
 
     def __str__(self) -> str:
@@ -103,9 +154,11 @@ class Contact(models.Model):
     def sync_label(self) -> str:
         if not self.synced:
             return "No"
-        if self.aad_state == self.AadState.ACTIVE:
-            return "Yes"
-        return f"Yes ({self.get_aad_state_display().lower()})"
+        if self.aad_state == self.AadState.DISABLED:
+            return "Yes (disabled in AAD)"
+        if self.aad_state == self.AadState.REMOVED:
+            return "Yes (removed from AAD)"
+        return "Yes"
 
 
 class PersonManager(BaseUserManager):

@@ -1,9 +1,10 @@
-"""Writes for companies and the people who log in."""
+"""Writes for companies, the people who log in, their AAD links and the Company Directory's manual entries."""
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
-from directory.models import Company, Person, Site
+from directory.models import Company, Contact, Person, Site
+from directory.selectors import person_holding_contact
 
 DEFAULT_SITE_NAME = "Main"
 
@@ -42,3 +43,225 @@ def manager_create(*, company: Company, login: str, name: str, email: str, passw
     _full_clean(person, exclude=["username", "password"])
     person.save()
     return person
+
+
+# --- Linking a person to an MS AAD account --------------------------------------------------------------------
+
+AAD_OWNED_FIELDS = ("first_name", "last_name", "email")
+
+
+def _holder_message(holder: Person) -> str:
+    return (
+        f"This AAD account is already linked to {holder.get_role_display().lower()} {holder.username}; "
+        "each AAD account can be linked only once. Pick another account, or unlink it there first."
+    )
+
+
+def aad_link_check(*, person: Person, contact: Contact) -> None:
+    """The linking rules: same company, synced from AAD, active there, and nobody else has it."""
+    if contact.company_id != person.company_id:
+        raise ValidationError({"aad_contact": "That AAD account is not in your company's directory."}, code="company")
+    if not contact.synced or not contact.object_id:
+        raise ValidationError(
+            {"aad_contact": "Only accounts synced from MS AAD (Sync = Yes) can be linked; this entry was typed in."},
+            code="not_synced",
+        )
+    if contact.aad_state != Contact.AadState.ACTIVE:
+        state = "disabled in AAD" if contact.aad_state == Contact.AadState.DISABLED else "removed from AAD"
+        raise ValidationError(
+            {"aad_contact": f"That AAD account is {state}; only active accounts can be linked."}, code="inactive"
+        )
+    holder = person_holding_contact(contact=contact, exclude=person)
+    if holder is not None:
+        raise ValidationError({"aad_contact": _holder_message(holder)}, code="taken")
+
+
+def _apply_aad_values(person: Person, contact: Contact) -> None:
+    """AAD wins: a linked person's names and e-mail are the account's (empty AAD values keep ours)."""
+    for field in AAD_OWNED_FIELDS:
+        value = getattr(contact, field)
+        if value:
+            setattr(person, field, value)
+
+
+def _set_link(person: Person, contact: Contact | None) -> None:
+    if contact is None:
+        person.aad_contact = None
+        return
+    if contact.pk != person.aad_contact_id:
+        aad_link_check(person=person, contact=contact)
+    person.aad_contact = contact
+    _apply_aad_values(person, contact)
+
+
+def _uniqueness_errors(person: Person) -> dict[str, str]:
+    """Friendly messages for the rules the database holds: portal ID, extension and AAD link unique."""
+    errors = {}
+    others = Person.objects.filter(company_id=person.company_id).exclude(pk=person.pk)
+    if person.login and others.filter(login=person.login).exists():
+        errors["login"] = f"Portal ID {person.login}@{person.company.slug} is taken; choose another."
+    if person.extension:
+        holder = others.filter(extension=person.extension).first()
+        if holder is not None:
+            errors["extension"] = f"Extension {person.extension} is already used by {holder.username}."
+    if person.aad_contact_id:
+        holder = person_holding_contact(contact=person.aad_contact, exclude=person)
+        if holder is not None:
+            errors["aad_contact"] = _holder_message(holder)
+    return errors
+
+
+def _save_person(person: Person, update_fields=None) -> None:
+    """Save in a savepoint; a unique constraint that another request won first becomes a form error."""
+    try:
+        with transaction.atomic():
+            person.save(update_fields=update_fields)
+    except IntegrityError:
+        errors = _uniqueness_errors(person)
+        if not errors:
+            raise
+        raise ValidationError(errors) from None
+
+
+def person_link_aad(*, person: Person, contact: Contact) -> Person:
+    """Link a user or manager to one synced, active AAD account of their company; AAD's names and e-mail win.
+
+    The unique column is the final word when two requests race for the same account: the loser gets a
+    ValidationError naming who has it.
+    """
+    previous = person.aad_contact
+    _set_link(person, contact)
+    try:
+        _save_person(person, update_fields=["aad_contact", *AAD_OWNED_FIELDS])
+    except ValidationError:
+        person.aad_contact = previous
+        raise
+    return person
+
+
+def person_unlink_aad(*, person: Person) -> Person:
+    person.aad_contact = None
+    person.save(update_fields=["aad_contact"])
+    return person
+
+
+# --- Phone users ----------------------------------------------------------------------------------------------
+
+USER_FIELDS = (
+    "extension", "first_name", "last_name", "site", "group_member_type", "login", "email", "package", "user_type",
+)
+
+
+def _check_user(person: Person) -> None:
+    errors = _uniqueness_errors(person)
+    if person.site is not None and person.site.company_id != person.company_id:
+        errors["site"] = "Pick one of your company's sites."
+    try:
+        person.full_clean(exclude=["username", "password"], validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            errors.setdefault(field, " ".join(messages))
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def user_create(*, company: Company, data: dict, password: str, aad_contact: Contact | None = None) -> Person:
+    """A phone user (Customer User portal), optionally linked to an AAD account at once."""
+    person = Person(company=company, role=Person.Role.USER)
+    for field in USER_FIELDS:
+        setattr(person, field, data.get(field) or ("" if field not in ("extension", "site") else None))
+    _set_link(person, aad_contact)
+    _check_user(person)
+    try:
+        validate_password(password, person)
+    except ValidationError as error:
+        raise ValidationError({"password": error.messages}) from None
+    person.set_password(password)
+    _save_person(person)
+    return person
+
+
+@transaction.atomic
+def user_update(*, person: Person, data: dict, password: str = "", aad_contact: Contact | None = None) -> Person:
+    """Change a phone user; linking, relinking or unlinking their AAD account goes by the same rules."""
+    for field in USER_FIELDS:
+        setattr(person, field, data.get(field) or ("" if field not in ("extension", "site") else None))
+    _set_link(person, aad_contact)
+    _check_user(person)
+    if password:
+        try:
+            validate_password(password, person)
+        except ValidationError as error:
+            raise ValidationError({"password": error.messages}) from None
+        person.set_password(password)
+    _save_person(person)
+    return person
+
+
+# --- Managers: My Information -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def manager_update_self(*, manager: Person, name: str, email: str, password: str = "",
+                        aad_contact: Contact | None = None) -> Person:
+    """A manager's own details. Only the signed-in manager reaches this: their AAD link is theirs to set."""
+    if not manager.is_manager:
+        raise ValidationError("Only managers have My Information in the CM portal.")
+    manager.display_name = name
+    manager.email = email
+    _set_link(manager, aad_contact)
+    errors = _uniqueness_errors(manager)
+    try:
+        manager.full_clean(exclude=["username", "password"], validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            errors.setdefault(field, " ".join(messages))
+    if password:
+        try:
+            manager_password_validate(password, manager)
+        except ValidationError as error:
+            errors["password"] = " ".join(error.messages)
+    if errors:
+        raise ValidationError(errors)
+    if password:
+        manager.set_password(password)
+    _save_person(manager)
+    return manager
+
+
+# --- Company Directory: manually entered entries --------------------------------------------------------------
+
+CONTACT_FIELDS = ("first_name", "last_name", "email", "office_phone", "mobile_phone")
+READ_ONLY_MESSAGE = "Entries synced from MS AAD are read-only here: change them in Azure AD and sync again."
+
+
+def _check_manual_contact(contact: Contact) -> None:
+    if not (contact.first_name or contact.last_name or contact.email):
+        raise ValidationError("Give at least a first name, a last name or an e-mail.")
+    contact.full_clean(validate_constraints=True)
+
+
+def contact_create(*, company: Company, data: dict) -> Contact:
+    contact = Contact(company=company, synced=False, object_id=None)
+    for field in CONTACT_FIELDS:
+        setattr(contact, field, data.get(field, ""))
+    _check_manual_contact(contact)
+    contact.save()
+    return contact
+
+
+def contact_update(*, contact: Contact, data: dict) -> Contact:
+    if contact.synced:
+        raise ValidationError(READ_ONLY_MESSAGE, code="synced")
+    for field in CONTACT_FIELDS:
+        setattr(contact, field, data.get(field, ""))
+    _check_manual_contact(contact)
+    contact.save(update_fields=list(CONTACT_FIELDS))
+    return contact
+
+
+def contact_delete(*, contact: Contact) -> None:
+    if contact.synced:
+        raise ValidationError(READ_ONLY_MESSAGE, code="synced")
+    contact.delete()

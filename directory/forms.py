@@ -1,0 +1,214 @@
+"""Forms of the CM portal's directory screens: input validation only; saving goes through directory.services."""
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+
+from directory.models import Company, Contact, Person, Site, login_validator
+from directory.selectors import aad_contact_resolve
+from directory.services import manager_password_validate
+
+extension_validator = RegexValidator(r"^[0-9]{2,10}$", "Use 2 to 10 digits.")
+PLEASE_SELECT = [("", "-- Please select --")]
+
+
+class AadAccountField(forms.CharField):
+    """The AAID ID: empty means "-- Direct Input --"; otherwise an object ID or user principal name.
+
+    The page's script turns it into a searchable dropdown that submits the picked account's object ID;
+    without the script it stays a text field that accepts either identifier.
+    """
+
+    def __init__(self, *, company: Company, **kwargs):
+        self.company = company
+        kwargs.setdefault("label", "AAID ID")
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 200)
+        kwargs.setdefault(
+            "help_text",
+            "Leave empty for -- Direct Input --, or give the account's object ID or user principal name.",
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value) -> Contact | None:
+        value = super().clean(value)
+        if not value:
+            return None
+        contact = aad_contact_resolve(company=self.company, value=value)
+        if contact is None:
+            raise forms.ValidationError(
+                "No account synced from MS AAD has that object ID or user principal name in your Company "
+                "Directory. Pick one from the list, or run a One-time Sync on the MS AAD page first.",
+                code="unknown_aad_account",
+            )
+        return contact
+
+
+class BootstrapMixin:
+    """Bootstrap classes on the widgets, and aria-describedby/is-invalid on fields that have errors."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.style_widgets()
+
+    def style_widgets(self):
+        for name, field in self.fields.items():
+            widget = field.widget
+            if isinstance(widget, (forms.RadioSelect, forms.CheckboxInput)):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select"
+            elif widget.is_hidden:
+                continue
+            else:
+                css = "form-control"
+            if self.is_bound and name in self.errors:
+                css += " is-invalid"
+                bound = self[name]
+                described = [f"{bound.auto_id}_error"] + ([f"{bound.auto_id}_helptext"] if field.help_text else [])
+                widget.attrs["aria-describedby"] = " ".join(described)
+            widget.attrs["class"] = css
+
+    def full_clean(self):
+        super().full_clean()
+        self.style_widgets()
+
+
+def add_service_errors(form: forms.Form, error: ValidationError, aliases: dict | None = None) -> None:
+    """Put a service's ValidationError next to the fields it names (or on top of the form)."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            field = (aliases or {}).get(field, field)
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+    form.style_widgets()
+
+
+def _aad_value(contact: Contact | None) -> str:
+    return contact.object_id if contact is not None and contact.object_id else ""
+
+
+class PasswordPairMixin:
+    """Password and Confirm Password: they must match; the service applies the length rules."""
+
+    password_required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        password, confirm = cleaned.get("password", ""), cleaned.get("password_confirm", "")
+        if self.password_required and not password and "password" not in self.errors:
+            self.add_error("password", "Give a password.")
+        if password and password != confirm:
+            self.add_error("password_confirm", "The two passwords do not match; type the same password twice.")
+        return cleaned
+
+
+def _password_fields(help_text: str):
+    widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
+    return (
+        forms.CharField(label="Password", required=False, strip=False, widget=widget, help_text=help_text),
+        forms.CharField(label="Confirm Password", required=False, strip=False, widget=widget,
+                        help_text="Type the password again."),
+    )
+
+
+class UserForm(BootstrapMixin, PasswordPairMixin, forms.Form):
+    """The seed's user form: Extension, Name, Site, Group Member Type, Portal ID, passwords, E-mail, AAID ID,
+    Package and User Type."""
+
+    extension = forms.CharField(label="Extension", max_length=10, validators=[extension_validator])
+    first_name = forms.CharField(label="First name", max_length=64)
+    last_name = forms.CharField(label="Last name", max_length=64)
+    site = forms.ModelChoiceField(label="Site", queryset=Site.objects.none(), empty_label=None)
+    group_member_type = forms.ChoiceField(
+        label="Group Member Type", choices=Person.GroupMemberType.choices, widget=forms.RadioSelect
+    )
+    login = forms.CharField(label="Portal ID", max_length=40, validators=[login_validator])
+    password, password_confirm = _password_fields("At least 8 characters.")
+    email = forms.EmailField(label="E-mail", max_length=256, required=False)
+    package = forms.ChoiceField(label="Package", choices=PLEASE_SELECT + Person.Package.choices)
+    user_type = forms.ChoiceField(label="User Type", choices=PLEASE_SELECT + Person.UserType.choices)
+    # Set by the page once the manager has seen how AAD's values differ from the saved ones.
+    aad_confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, company: Company, person: Person | None = None, **kwargs):
+        self.company = company
+        self.person = person
+        if person is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                **{field: getattr(person, field) for field in
+                   ("extension", "first_name", "last_name", "group_member_type", "login", "email", "package",
+                    "user_type")},
+                "site": person.site_id,
+                "aad_contact": _aad_value(person.aad_contact),
+            }
+        super().__init__(*args, **kwargs)
+        self.password_required = person is None
+        self.fields["site"].queryset = company.sites.all()
+        self.fields["aad_contact"] = AadAccountField(company=company)
+        # Keep the seed's field order: AAID ID comes after E-mail.
+        order = list(self.fields)
+        order.remove("aad_contact")
+        order.insert(order.index("email") + 1, "aad_contact")
+        self.order_fields(order)
+        if person is not None:
+            self.fields["password"].help_text = "Leave both empty to keep the current password."
+        self.fields["site"].initial = self.fields["site"].initial or company.sites.values_list("pk", flat=True).first()
+        self.style_widgets()
+
+    def user_data(self) -> dict:
+        return {field: self.cleaned_data[field] for field in
+                ("extension", "first_name", "last_name", "site", "group_member_type", "login", "email", "package",
+                 "user_type")}
+
+
+class MyInformationForm(BootstrapMixin, PasswordPairMixin, forms.Form):
+    """A manager's own details (the seed's My Information): Name, Email, Password, Confirm Password, AAID ID."""
+
+    name = forms.CharField(label="Name", max_length=24, help_text="At most 24 characters.")
+    email = forms.EmailField(label="Email", max_length=256)
+    password, password_confirm = _password_fields("At least 8 characters, at most 15. Leave empty to keep it.")
+    aad_confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, manager: Person, **kwargs):
+        self.manager = manager
+        kwargs.setdefault("initial", {"name": manager.display_name, "email": manager.email,
+                                      "aad_contact": _aad_value(manager.aad_contact)})
+        super().__init__(*args, **kwargs)
+        self.fields["aad_contact"] = AadAccountField(company=manager.company)
+        self.style_widgets()
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if password:
+            manager_password_validate(password, self.manager)
+        return password
+
+
+class ContactForm(BootstrapMixin, forms.Form):
+    """A manually entered Company Directory entry (synced entries come from AAD and are read-only)."""
+
+    first_name = forms.CharField(label="First name", max_length=64, required=False)
+    last_name = forms.CharField(label="Last name", max_length=64, required=False)
+    email = forms.EmailField(label="E-mail", max_length=256, required=False)
+    office_phone = forms.CharField(label="Office phone", max_length=64, required=False)
+    mobile_phone = forms.CharField(label="Mobile phone", max_length=64, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not any(cleaned.get(field) for field in ("first_name", "last_name", "email")):
+            raise forms.ValidationError("Give at least a first name, a last name or an e-mail.")
+        return cleaned
+
+
+class DirectoryFilterForm(BootstrapMixin, forms.Form):
+    """The directory page's search, Sync filter and sort (GET parameters; bad values fall back)."""
+
+    q = forms.CharField(label="Search", required=False, max_length=100)
+    sync = forms.ChoiceField(
+        label="Sync",
+        required=False,
+        choices=[("", "All entries"), ("yes", "Yes (synced)"), ("active", "Yes, active in AAD"),
+                 ("disabled", "Yes, disabled in AAD"), ("removed", "Yes, removed from AAD"), ("no", "No (typed in)")],
+    )
+    sort = forms.CharField(required=False, max_length=20)
