@@ -107,6 +107,8 @@ def signin_start(request, *, company: Company, portal: str, login_hint: str = ""
         SIGNIN_SCOPES,
         redirect_uri=callback_url(request),
         login_hint=login_hint if "@" in login_hint and not PORTAL_ID_RE.match(login_hint) else None,
+        # query, not form_post: a cross-site POST back would arrive without our SameSite=Lax session cookie,
+        # so the flow (state, nonce, PKCE verifier) kept in the session could not be found.
         response_mode="query",
     )
     flows = {

@@ -37,7 +37,10 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    # ignore_https_errors: the fake Microsoft's throwaway CA (loopback only) is not in chromium's trust store.
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1280, "height": 900}, ignore_https_errors=True
+    )
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.seen_html = []  # every page's HTML, for "the secret never shows" assertions

@@ -1,0 +1,51 @@
+"""The whole "Sign in with Microsoft" round trip in chromium, through the fake Microsoft's account picker."""
+import pytest
+
+from tests.aadsync.test_signin import _contact_for
+from tests.browser.conftest import screenshot
+from tests.fakems.fixtures import _fake_ms_server, fake_ms  # noqa: F401  (until tests/conftest.py registers them)
+
+
+@pytest.fixture
+def linked(fake_ms, company, manager, phone_user):
+    setup = fake_ms.configure(company, users=4)
+    users = [u for u in setup.tenant.users if u.get("userType") != "Guest" and u.get("accountEnabled", True)]
+    manager.aad_contact = _contact_for(company, users[0])
+    manager.save()
+    phone_user.aad_contact = _contact_for(company, users[1])
+    phone_user.save()
+    return users[0], users[1]
+
+
+def test_manager_signs_in_with_microsoft(page, linked):
+    manager_account, _ = linked
+    page.goto("/login/")
+    page.fill("#id_login_hint", "cm1-vertical")
+    page.get_by_role("button", name="Sign in with Microsoft").click()
+    page.get_by_role("link", name=manager_account["userPrincipalName"]).click()
+    page.wait_for_url("**/aad/")
+    assert page.locator("h1").inner_text() == "MS AAD"
+    assert "rich@cm1-vertical" in page.get_by_test_id("who").inner_text()
+    page.get_by_role("button", name="Logout").click()
+    assert page.get_by_test_id("microsoft-logout").is_visible()
+
+
+def test_user_signs_in_with_microsoft(page, linked, phone_user):
+    _, user_account = linked
+    page.goto("/cu/login/")
+    page.fill("#id_login_hint", phone_user.username)
+    page.get_by_role("button", name="Sign in with Microsoft").click()
+    page.get_by_role("link", name=user_account["userPrincipalName"]).click()
+    page.wait_for_url("**/cu/")
+    assert page.get_by_test_id("aad-link").inner_text() == user_account["userPrincipalName"]
+    screenshot(page, "cu-signed-in-with-microsoft")
+
+
+def test_unlinked_account_sees_what_to_do(page, linked, fake_ms, company):
+    spare = next(u for u in fake_ms.directory.tenants[next(iter(fake_ms.directory.tenants))].users
+                 if u["id"] not in {linked[0]["id"], linked[1]["id"]})
+    page.goto("/cu/login/")
+    page.fill("#id_login_hint", "cm1-vertical")
+    page.get_by_role("button", name="Sign in with Microsoft").click()
+    page.get_by_role("link", name=spare["userPrincipalName"]).click()
+    assert "Ask your manager to link your Microsoft account" in page.get_by_test_id("signin-refused").inner_text()
