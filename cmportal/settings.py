@@ -4,7 +4,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CMPORTAL_VAR_DIR", BASE_DIR / "var"))
@@ -146,6 +146,12 @@ else:
 # Microsoft endpoints (point at the fake Microsoft service in tests and the demo).
 AAD_AUTHORITY_HOST = os.environ.get("AAD_AUTHORITY_HOST", "https://login.microsoftonline.com").rstrip("/")
 GRAPH_API_URL = os.environ.get("GRAPH_API_URL", "https://graph.microsoft.com/v1.0").rstrip("/")
+# Sync engine bounds (aadsync/graph.py, aadsync/sync.py): retries of one Graph request, request timeouts
+# (connect, read) and the share of synced entries one run may mark removed before it holds them back.
+AAD_GRAPH_MAX_RETRIES = int(os.environ.get("AAD_GRAPH_MAX_RETRIES", "5"))
+AAD_GRAPH_MAX_RETRY_SECONDS = float(os.environ.get("AAD_GRAPH_MAX_RETRY_SECONDS", "120"))
+AAD_HTTP_TIMEOUT = (10.0, 60.0)
+AAD_REMOVAL_HOLD_PERCENT = int(os.environ.get("AAD_REMOVAL_HOLD_PERCENT", "20"))
 
 # Celery (see cmportal/celery.py). Unset broker: kombu's filesystem transport under var/.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
@@ -187,7 +193,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The dispatcher has its own queue so that it never waits behind thousands of queued look-ups;
 # a worker started without -Q consumes both queues.
 CELERY_TASK_DEFAULT_QUEUE = "cmportal"
-CELERY_TASK_QUEUES = (Queue("cmportal"), Queue("cmportal-sync"))
+CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name) for name in ("cmportal", "cmportal-sync"))
 CELERY_TASK_ROUTES = {"aadsync.sync_run": {"queue": "cmportal-sync"}}
 CELERY_BEAT_SCHEDULE = {
     "aadsync-dispatch-due": {
@@ -216,8 +222,13 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "cmportal.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": os.environ.get("LOG_FORMAT", "plain")},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

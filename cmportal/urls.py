@@ -2,9 +2,9 @@
 from django.contrib import admin
 from django.urls import path
 
-from aadsync import signin_views
-from aadsync import run_views
+from aadsync import run_views, signin_views
 from aadsync import views as aad_views
+from cmportal.health import health
 from directory.views import aad_picker, contacts, myinfo, users
 from directory.views import auth as auth_views_ours
 from directory.views import portal
@@ -31,5 +31,6 @@ urlpatterns = [
     path("users/new/", users.user_new, name="user-new"),
     path("users/<int:pk>/edit/", users.user_edit, name="user-edit"),
     path("my-information/", myinfo.my_information, name="my-information"),
+    path("health/", health, name="health"),
     path("admin/", admin.site.urls),
 ]
