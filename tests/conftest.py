@@ -4,6 +4,8 @@ import os
 import pytest
 from cryptography.fernet import Fernet
 
+from tests.fakems.fixtures import _fake_ms_server, fake_ms, fake_tenant  # noqa: F401  (the fake Microsoft)
+
 # Playwright's sync API runs an event loop in the test thread; Django must allow ORM calls there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
