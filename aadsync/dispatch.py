@@ -7,12 +7,15 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from aadsync.models import AadSettings, SyncRun
 from aadsync.runs import SyncAlreadyRunning, sync_run_create
 from aadsync.schedule import next_run_after
 from aadsync.services import aad_next_run_at, aad_schedule, aad_settings_get
+from aadsync.sync import sync_run_execute
 from directory.models import Company, Person
 
 logger = logging.getLogger(__name__)
@@ -200,8 +203,6 @@ def _minutes(seconds: int) -> str:
 def sync_run_start(*, run_id: int) -> SyncRun | None:
     """Execute a queued run. A message for a run that is no longer queued (finished, given up, or delivered
     twice) does nothing; a scheduled run whose company switched to Not Use meanwhile does not run."""
-    from aadsync.sync import sync_run_execute
-
     run = SyncRun.objects.select_related("company").filter(pk=run_id).first()
     if run is None or run.status != SyncRun.Status.QUEUED:
         logger.info("Look-up %s is %s, not queued: nothing to do.", run_id, run.status if run else "gone")
@@ -217,7 +218,10 @@ def sync_run_start(*, run_id: int) -> SyncRun | None:
 
 
 def sync_run_stop_at_time_limit(*, run_id: int, seconds: int) -> None:
-    """End a run that its task's time limit interrupted (the sync engine rolled its writes back)."""
-    SyncRun.objects.filter(pk=run_id, status__in=SyncRun.ACTIVE_STATUSES).update(
-        status=SyncRun.Status.FAILED, finished_at=timezone.now(), error=TIMED_OUT.format(minutes=_minutes(seconds))
+    """End a run that its task's time limit interrupted (the sync engine rolled its writes back), saying so
+    rather than leaving the engine's generic "internal error" sentence."""
+    now = timezone.now()
+    SyncRun.objects.filter(pk=run_id).exclude(status=SyncRun.Status.SUCCEEDED).update(
+        status=SyncRun.Status.FAILED, error=TIMED_OUT.format(minutes=_minutes(seconds)),
+        finished_at=Coalesce("finished_at", Value(now)),
     )

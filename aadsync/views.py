@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from aadsync.dispatch import one_time_sync_blocker
 from aadsync.forms import AadSettingsForm
 from aadsync.models import SyncRun
 from aadsync.services import Actor, aad_settings_get, aad_settings_update
@@ -26,6 +27,7 @@ def _page_context(request, row, form, editing: bool) -> dict:
         "company": company,
         "menu": "aad",
         "callback_url": callback_url(request),
+        "sync_blocker": one_time_sync_blocker(settings_row=row),
     }
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from aadsync import crypto, dispatch
+from aadsync import dispatch
 from aadsync.dispatch import (
     DIED,
     NEVER_STARTED,
@@ -19,28 +19,10 @@ from aadsync.dispatch import (
 )
 from aadsync.models import AadSettings, SyncRun
 from aadsync.runs import SyncAlreadyRunning, sync_run_create
+from tests.aadsync.run_helpers import GUID_C, GUID_T, configure, published  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
-GUID_T = "43d42458-b9c9-4619-aa06-c8a1e2f3b4c5"
-GUID_C = "c12be4c0-7943-4450-9b11-b35a1e2f3b4c"
 NOW = datetime(2026, 6, 10, 12, 0, 0, tzinfo=UTC)  # 21:00 in Seoul
-
-
-def configure(company, *, use=True, next_run_at=None, period="daily", hour=2, **extra) -> AadSettings:
-    row, _ = AadSettings.objects.update_or_create(
-        company=company,
-        defaults=dict(use_lookup=use, tenant_id=GUID_T, client_id=GUID_C, secret_encrypted=crypto.encrypt("x"),
-                      period=period, exec_hour=hour, next_run_at=next_run_at, **extra),
-    )
-    return row
-
-
-@pytest.fixture
-def published(monkeypatch):
-    """Run ids handed to the broker, in order (nothing reaches a real broker)."""
-    seen: list[int] = []
-    monkeypatch.setattr(dispatch, "sync_runs_publish", seen.extend)
-    return seen
 
 
 def test_due_company_gets_one_scheduled_run_queued_after_commit(company, published, django_capture_on_commit_callbacks):

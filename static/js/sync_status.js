@@ -1,0 +1,77 @@
+// MS AAD page: One-time Sync without leaving the page, and the latest look-up's status live
+// (queued, running with pages read and users applied, then the counts or the error sentence).
+(function () {
+  "use strict";
+  var box = document.getElementById("latest-run");
+  var form = document.getElementById("one-time-sync-form");
+  var note = document.getElementById("sync-message");
+  if (!box || !form || !note) { return; }
+  var statusUrl = box.getAttribute("data-status-url");
+  var POLL_MS = 1000;
+  var timer = null;
+
+  function say(text, level) {
+    note.textContent = text || "";
+    note.className = text ? "mt-2 alert py-2 alert-" + level : "mt-2";
+    note.hidden = !text;
+  }
+
+  function render(data) {
+    // The server renders the status fragment (escaped by Django templates); the script only swaps it in.
+    box.innerHTML = data.html;
+    var active = Boolean(data.run && data.run.active);
+    box.setAttribute("data-active", active ? "true" : "false");
+    return active;
+  }
+
+  function poll() {
+    timer = null;
+    fetch(statusUrl, { headers: { "Accept": "application/json" }, credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.json();
+      })
+      .then(function (data) {
+        if (render(data)) {
+          later(POLL_MS);
+        } else {
+          say("", "info");  // finished: the status above says how it ended
+        }
+      })
+      .catch(function () {
+        say("Lost contact with the portal; retrying…", "warning");
+        later(POLL_MS * 3);
+      });
+  }
+
+  function later(ms) {
+    if (timer === null) { timer = window.setTimeout(poll, ms); }
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var button = document.querySelector("[form='one-time-sync-form']");
+    if (button) { button.disabled = true; }  // one request at a time; enabled again when it answers
+    fetch(form.action, {
+      method: "POST",
+      headers: { "Accept": "application/json" },
+      credentials: "same-origin",
+      body: new FormData(form)  // carries the CSRF token
+    })
+      .then(function (response) {
+        return response.json().then(function (data) { return { ok: response.ok, data: data }; });
+      })
+      .then(function (answer) {
+        say(answer.data.message, answer.ok ? "info" : "warning");
+        if (answer.data.html !== undefined && render(answer.data)) { later(POLL_MS); }
+      })
+      .catch(function () {
+        say("Could not reach the portal to start the look-up; check the connection and try again.", "danger");
+      })
+      .then(function () {
+        if (button) { button.disabled = false; }
+      });
+  });
+
+  if (box.getAttribute("data-active") === "true") { later(POLL_MS); }
+})();
