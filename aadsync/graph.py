@@ -110,7 +110,9 @@ def token_error(result: dict, *, secret: str = "") -> SyncError:
         return SyncError(TOKEN_ERRORS[code])
     label = f"AADSTS{code}" if code is not None else str(result.get("error") or "no error code")
     first_sentence = description.split(" Trace ID:", 1)[0].strip()
-    detail = redact(f"{label}: {first_sentence}" if first_sentence and code is not None else label, secret)
+    if first_sentence and not first_sentence.startswith(label):
+        first_sentence = f"{label}: {first_sentence}"
+    detail = redact(first_sentence or label, secret)
     return SyncError("token_failed", detail=detail[:300])
 
 
