@@ -51,6 +51,7 @@ class BootstrapMixin:
         self.style_widgets()
 
     def style_widgets(self):
+        errors = self._errors or {}  # never trigger validation from here (fields may still be changing)
         for name, field in self.fields.items():
             widget = field.widget
             if isinstance(widget, (forms.RadioSelect, forms.CheckboxInput)):
@@ -61,7 +62,7 @@ class BootstrapMixin:
                 continue
             else:
                 css = "form-control"
-            if self.is_bound and name in self.errors:
+            if name in errors:
                 css += " is-invalid"
                 bound = self[name]
                 described = [f"{bound.auto_id}_error"] + ([f"{bound.auto_id}_helptext"] if field.help_text else [])

@@ -1,0 +1,224 @@
+"""The Company Directory page, manual entries and the CSV export."""
+import csv
+import io
+
+import pytest
+
+from directory.models import Contact
+from directory.services import person_link_aad
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "first_name,last_name,email,office_phone,mobile_phone,user_principal_name,object_id,sync"
+SCRIPT = "<script>alert(1)</script>"
+
+
+def _rows(response) -> list[str]:
+    """The directory table's rows as text, in order."""
+    html = response.content.decode()
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [row for row in body.split("<tr")[1:]]
+
+
+def test_lists_every_column_and_the_sync_state(manager_client, company, make_synced, make_manual):
+    make_synced(company, "Minsu", "Kim", email="minsu@vertical.com", upn="minsu@vertical.onmicrosoft.com",
+                office_phone="+82 2 555 0101", mobile_phone="+82 10 5555 0101")
+    make_synced(company, "Dis", "Abled", aad_state="disabled")
+    make_synced(company, "Re", "Moved", aad_state="removed")
+    make_manual(company, "Hana", "Lee", email="hana@vertical.com")
+    html = manager_client.get("/directory/").content.decode()
+    for text in ("First Name", "Last Name", "E-mail", "Office Phone", "Mobile Phone", "User Principal Name", "Sync",
+                 "minsu@vertical.com", "+82 2 555 0101", "+82 10 5555 0101", "minsu@vertical.onmicrosoft.com",
+                 "Disabled in AAD", "Removed from AAD"):
+        assert text in html
+    rows = {row.split("</td>")[1].split(">")[-1]: row for row in _rows(manager_client.get("/directory/"))}
+    assert '<td data-testid="sync">Yes</td>' in rows["Kim"]
+    assert '<td data-testid="sync">No</td>' in rows["Lee"]
+
+
+def test_synced_rows_have_no_edit_links_manual_rows_do(manager_client, company, make_synced, make_manual):
+    synced = make_synced(company)
+    manual = make_manual(company)
+    html = manager_client.get("/directory/").content.decode()
+    assert f"/directory/{manual.pk}/edit/" in html
+    assert f"/directory/{manual.pk}/delete/" in html
+    assert f"/directory/{synced.pk}/edit/" not in html
+
+
+def test_shows_who_a_synced_entry_is_linked_to(manager_client, manager, aad_account):
+    person_link_aad(person=manager, contact=aad_account)
+    assert "rich@cm1-vertical" in _rows(manager_client.get("/directory/"))[0]
+
+
+@pytest.mark.parametrize("query", ["kim", "KIM", "minsu", "minsu k", "kim min", "minsu.kim@", "+82 2 555", "+82 10",
+                                   "minsu.kim@vertical.onm"])
+def test_search_matches_name_email_phone_and_upn_prefixes(manager_client, company, make_synced, query):
+    make_synced(company, "Minsu", "Kim", email="minsu.kim@vertical.com", upn="minsu.kim@vertical.onmicrosoft.com",
+                office_phone="+82 2 555 0101", mobile_phone="+82 10 5555 0101")
+    make_synced(company, "Jane", "Doe", email="jane@vertical.com", upn="jane@vertical.onmicrosoft.com",
+                office_phone="+1 425 555 0100")
+    rows = _rows(manager_client.get("/directory/", {"q": query}))
+    assert len(rows) == 1
+    assert "Minsu" in rows[0]
+
+
+def test_search_treats_like_wildcards_as_text(manager_client, company, make_synced):
+    make_synced(company, "100%", "Real")
+    make_synced(company, "1000", "Other")
+    make_synced(company, "a_b", "Under")
+    make_synced(company, "axb", "Lookalike")
+    assert len(_rows(manager_client.get("/directory/", {"q": "100%"}))) == 1
+    assert len(_rows(manager_client.get("/directory/", {"q": "a_"}))) == 1
+
+
+@pytest.mark.parametrize("sync, expected", [("yes", {"Kim", "Abled", "Moved"}), ("no", {"Lee"}),
+                                            ("active", {"Kim"}), ("disabled", {"Abled"}), ("removed", {"Moved"}),
+                                            ("", {"Kim", "Abled", "Moved", "Lee"}), ("bogus", {"Kim", "Abled", "Moved", "Lee"})])
+def test_filter_by_sync(manager_client, company, make_synced, make_manual, sync, expected):
+    make_synced(company, "Minsu", "Kim")
+    make_synced(company, "Dis", "Abled", aad_state="disabled")
+    make_synced(company, "Re", "Moved", aad_state="removed")
+    make_manual(company, "Hana", "Lee")
+    rows = _rows(manager_client.get("/directory/", {"sync": sync}))
+    assert {row.split("</td>")[1].split(">")[-1] for row in rows} == expected
+
+
+def test_sort_by_email_both_ways_and_unknown_sort_falls_back_to_name(manager_client, company, make_synced):
+    make_synced(company, "A", "Zed", email="b@vertical.com")
+    make_synced(company, "B", "Young", email="a@vertical.com")
+    make_synced(company, "C", "Xavier", email="c@vertical.com")
+
+    def emails(sort):
+        return [row.split("</td>")[2].split(">")[-1] for row in _rows(manager_client.get("/directory/", {"sort": sort}))]
+
+    assert emails("email") == ["a@vertical.com", "b@vertical.com", "c@vertical.com"]
+    assert emails("-email") == ["c@vertical.com", "b@vertical.com", "a@vertical.com"]
+    assert emails("nonsense") == ["c@vertical.com", "a@vertical.com", "b@vertical.com"]  # last name order
+
+
+def test_paginates_50_a_page(manager_client, company):
+    Contact.objects.bulk_create([Contact(company=company, first_name=f"P{i:03d}", last_name="Same") for i in range(120)])
+    first = manager_client.get("/directory/")
+    assert len(_rows(first)) == 50
+    assert "Page 1 of 3" in first.content.decode()
+    last = manager_client.get("/directory/", {"page": 3})
+    assert len(_rows(last)) == 20
+    assert len(_rows(manager_client.get("/directory/", {"page": "999"}))) == 20
+    assert len(_rows(manager_client.get("/directory/", {"page": "x"}))) == 50
+
+
+def test_only_the_company_s_entries_are_listed(manager_client, other_company, make_synced):
+    make_synced(other_company, "Foreign", "Person")
+    assert "Foreign" not in manager_client.get("/directory/").content.decode()
+
+
+def test_markup_in_aad_names_shows_as_text(manager_client, company, make_synced):
+    make_synced(company, SCRIPT, "Evil", email="evil@vertical.com")
+    html = manager_client.get("/directory/").content.decode()
+    assert SCRIPT not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_queries_do_not_grow_with_the_page(manager_client, company, make_synced, django_assert_max_num_queries):
+    for n in range(30):
+        make_synced(company, f"N{n}", "Kim")
+    with django_assert_max_num_queries(6):
+        manager_client.get("/directory/", {"q": "kim"})
+
+
+# --- manual entries ---
+
+
+def test_manager_adds_a_manual_entry(manager_client, company):
+    response = manager_client.post("/directory/new/", {"first_name": "Hana", "last_name": "Lee",
+                                                       "email": "hana@vertical.com", "office_phone": "+82 2 555 0100"})
+    assert response.status_code == 302
+    contact = Contact.objects.get(company=company, last_name="Lee")
+    assert (contact.synced, contact.object_id, contact.office_phone) == (False, None, "+82 2 555 0100")
+
+
+def test_bad_manual_entry_keeps_what_was_typed(manager_client):
+    response = manager_client.post("/directory/new/", {"first_name": "Hana", "email": "not-an-email"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'value="Hana"' in html
+    assert 'id="id_email_error"' in html
+    assert 'aria-invalid="true"' in html
+
+
+def test_manager_edits_and_deletes_a_manual_entry(manager_client, company, make_manual):
+    contact = make_manual(company)
+    manager_client.post(f"/directory/{contact.pk}/edit/", {"first_name": "Hana", "last_name": "Park"})
+    assert Contact.objects.get(pk=contact.pk).last_name == "Park"
+    assert manager_client.get(f"/directory/{contact.pk}/delete/").status_code == 200
+    manager_client.post(f"/directory/{contact.pk}/delete/")
+    assert not Contact.objects.filter(pk=contact.pk).exists()
+
+
+def test_synced_rows_cannot_be_edited_or_deleted(manager_client, aad_account):
+    assert manager_client.post(f"/directory/{aad_account.pk}/edit/", {"first_name": "X"}).status_code == 404
+    assert manager_client.post(f"/directory/{aad_account.pk}/delete/").status_code == 404
+    assert Contact.objects.filter(pk=aad_account.pk, first_name="Minsu").exists()
+
+
+def test_another_company_s_entries_answer_404(manager_client, other_company, make_manual):
+    foreign = make_manual(other_company)
+    assert manager_client.get(f"/directory/{foreign.pk}/edit/").status_code == 404
+    assert manager_client.post(f"/directory/{foreign.pk}/delete/").status_code == 404
+    assert Contact.objects.filter(pk=foreign.pk).exists()
+
+
+def test_users_cannot_open_the_directory(client, phone_user):
+    client.force_login(phone_user)
+    assert client.get("/directory/").status_code == 403
+    assert client.get("/directory/export.csv").status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_login(client):
+    assert client.get("/directory/").url.startswith("/login/")
+
+
+# --- CSV ---
+
+
+def _csv(response) -> tuple[str, list[list[str]]]:
+    body = b"".join(response.streaming_content).decode("utf-8")
+    return body.split("\r\n", 1)[0], list(csv.reader(io.StringIO(body)))
+
+
+def test_csv_has_the_exact_header_and_yes_no_sync(manager_client, company, make_synced, make_manual):
+    synced = make_synced(company, "Minsu", "Kim", office_phone="+82 2 555 0101")
+    make_manual(company, "Hana", "Lee")
+    response = manager_client.get("/directory/export.csv")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith("attachment;")
+    header, rows = _csv(response)
+    assert header == HEADER
+    assert rows[1] == ["Minsu", "Kim", synced.email, "+82 2 555 0101", "", synced.user_principal_name,
+                       synced.object_id, "Yes"]
+    assert rows[2] == ["Hana", "Lee", "", "", "", "", "", "No"]
+
+
+def test_csv_quotes_commas_quotes_newlines_and_keeps_unicode_and_markup(manager_client, company, make_synced):
+    make_synced(company, 'Kim, "Min"\nsu', SCRIPT, email="zoë@vertical.com")
+    response = manager_client.get("/directory/export.csv")
+    body = b"".join(response.streaming_content)
+    assert '"Kim, ""Min""\nsu"'.encode() in body
+    _, rows = _csv(manager_client.get("/directory/export.csv"))
+    assert rows[1][:3] == ['Kim, "Min"\nsu', SCRIPT, "zoë@vertical.com"]
+
+
+def test_csv_is_scoped_to_the_company(manager_client, company, other_company, make_synced):
+    make_synced(company, "Mine", "Kim")
+    make_synced(other_company, "Foreign", "Person")
+    _, rows = _csv(manager_client.get("/directory/export.csv"))
+    assert [row[0] for row in rows[1:]] == ["Mine"]
+
+
+def test_csv_streams_in_chunks(manager_client, company):
+    Contact.objects.bulk_create([Contact(company=company, first_name=f"P{i}") for i in range(1200)])
+    response = manager_client.get("/directory/export.csv")
+    assert response.streaming
+    chunks = list(response.streaming_content)
+    assert len(chunks) >= 3
+    assert sum(chunk.count(b"\r\n") for chunk in chunks) == 1201
