@@ -111,6 +111,7 @@
     var timer = null;
     var sequence = 0;
     var controller = null;
+    var lastQuery = "";
 
     function labelOf(account) { return account ? account.label : DIRECT_LABEL; }
 
@@ -174,10 +175,18 @@
         status.textContent = accounts.length + (accounts.length === 1 ? " account matches." : " accounts match.");
       }
       open();
-      setActive(accounts.length && input.value.trim() ? 1 : 0);
+      // Typed text: the best match first, so Enter takes it. Just opened: the current choice.
+      var position = 0;
+      if (lastQuery && accounts.length) {
+        position = 1;
+      } else if (selected) {
+        options.forEach(function (option, i) { if (option.account && option.account.id === selected.id) { position = i; } });
+      }
+      setActive(position);
     }
 
     function search(text) {
+      lastQuery = text;
       sequence += 1;
       var mine = sequence;
       if (controller) { controller.abort(); }
