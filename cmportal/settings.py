@@ -165,6 +165,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
         "control_folder": str(CELERY_BROKER_FOLDER / "control"),
         "store_processed": False,
+        "polling_interval": 0.1,  # kombu polls the folder each second by default: too slow for a click
     }
 
 # Look-ups: a run is stopped after AAD_SYNC_TIME_LIMIT seconds, and a run whose worker died is marked failed
