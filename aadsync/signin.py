@@ -17,6 +17,7 @@ from aadsync.idtoken import IdTokenRejected, verify_id_token
 from aadsync.models import AadSettings
 from aadsync.services import aad_secret_plain
 from directory.models import Company, Contact, Person
+from directory.selectors import person_for_aad_object_id
 
 logger = logging.getLogger(__name__)
 
@@ -168,18 +169,14 @@ def signin_finish(request) -> tuple[Person, AadSettings]:
 
 def _linked_person(company: Company, claims: dict) -> Person:
     who = claims.get("preferred_username") or "This Microsoft account"
-    person = (
-        Person.objects.select_related("aad_contact", "company")
-        .filter(company=company, aad_contact__object_id__iexact=claims["oid"])
-        .first()
-    )
+    person = person_for_aad_object_id(company=company, object_id=claims["oid"].lower())
     if person is None:
+        if Person.objects.filter(company=company, aad_contact__object_id=claims["oid"].lower()).exists():
+            raise SignInRefused("Your portal account is switched off. Ask your manager to switch it on.")
         raise SignInRefused(
             f"{who} is not linked to anyone in {company.name}. Ask your manager to link your Microsoft account "
             "to your user (managers link their own under My Information)."
         )
-    if not person.is_active:
-        raise SignInRefused("Your portal account is switched off. Ask your manager to switch it on.")
     state = person.aad_contact.aad_state
     if state == Contact.AadState.DISABLED:
         raise SignInRefused(

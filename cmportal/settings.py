@@ -139,7 +139,7 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(VAR_DIR / "cache"),
+            "LOCATION": os.environ.get("CMPORTAL_CACHE_DIR") or str(VAR_DIR / "cache"),
         }
     }
 

@@ -29,8 +29,26 @@ def _encryption_key(settings):
     settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache_dir(tmp_path_factory):
+    """A cache folder of this test session's own (worker processes inherit it through the environment), so
+    that concurrent sessions on one machine never clear or read each other's throttling and progress."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    folder = str(tmp_path_factory.mktemp("cache"))
+    os.environ["CMPORTAL_CACHE_DIR"] = folder
+    if settings.CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
+        override = override_settings(CACHES={"default": {**settings.CACHES["default"], "LOCATION": folder}})
+        override.enable()
+        yield folder
+        override.disable()
+    else:
+        yield folder
+
+
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(_session_cache_dir):
     """Sign-in throttling and sync progress live in the cache: no test sees another's."""
     from django.core.cache import cache
 

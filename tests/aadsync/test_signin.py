@@ -6,7 +6,6 @@ import requests
 
 from directory.models import Contact
 from tests.conftest import PASSWORD
-from tests.fakems.fixtures import _fake_ms_server, fake_ms  # noqa: F401  (until tests/conftest.py registers them)
 
 pytestmark = pytest.mark.django_db
 

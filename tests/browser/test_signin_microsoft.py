@@ -3,7 +3,6 @@ import pytest
 
 from tests.aadsync.test_signin import _contact_for
 from tests.browser.conftest import screenshot
-from tests.fakems.fixtures import _fake_ms_server, fake_ms  # noqa: F401  (until tests/conftest.py registers them)
 
 
 @pytest.fixture
