@@ -80,6 +80,8 @@ class _TLSServer(ThreadingHTTPServer):
 
     def finish_request(self, request, client_address):
         # The TLS handshake happens here, in the connection's own thread, so a slow client blocks nobody.
+        # No Nagle: headers and body go out as separate writes, and waiting for an ACK would stall each page.
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             tls = self.ssl_context.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):
