@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
+from celery.utils import uuid
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Value
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 # Companies claimed per transaction: short row locks, and memory bounded however many are due.
 CLAIM_BATCH = 1000
+PUBLISH_CHUNK = 500  # messages per Redis pipeline
 CLAIM_FIELDS = ("id", "company_id", "company__timezone", "period", "weekday", "month_day",
                 "exec_hour", "exec_minute", "exec_second")
 
@@ -80,19 +82,34 @@ def sync_one_time_request(*, company: Company, person: Person | None) -> SyncRun
 
 
 def sync_runs_publish(run_ids: list[int]) -> None:
-    """Queue one sync task per run. Call it after the runs' transaction has committed."""
+    """Queue one sync task per run. Call it after the runs' transaction has committed.
+
+    Thousands of runs can come due at once, so this skips apply_async()'s per-call overhead: it builds each
+    message with Celery's own message API and, on Redis, sends each chunk in one pipeline (several times
+    faster; see bench/bench_dispatch.py). A run whose message could not be sent ends failed at once.
+    """
     from aadsync.tasks import sync_run_task  # the tasks module imports this one
 
-    published = 0
+    amqp = sync_run_task.app.amqp
+    queue = amqp.router.route({}, sync_run_task.name)["queue"]
+    sent, declare = 0, [queue]  # declaring the queue once is enough
     try:
         with sync_run_task.app.producer_or_acquire() as producer:
-            for run_id in run_ids:
-                sync_run_task.apply_async((run_id,), producer=producer)
-                published += 1
+            for start in range(0, len(run_ids), PUBLISH_CHUNK):
+                chunk = run_ids[start:start + PUBLISH_CHUNK]
+                with producer.batch(max_size=len(chunk)):  # flushed when the block ends
+                    for run_id in chunk:
+                        message = amqp.create_task_message(
+                            uuid(), sync_run_task.name, (run_id,), {}, argsrepr=f"({run_id},)", kwargsrepr="{}"
+                        )
+                        amqp.send_task_message(producer, sync_run_task.name, message, queue=queue, declare=declare)
+                        declare = []
+                sent += len(chunk)
     except Exception:
-        # A run left queued with no message would block the company's next runs until it is given up.
-        logger.exception("Could not queue %d look-up(s): the Celery broker is unreachable.", len(run_ids) - published)
-        SyncRun.objects.filter(pk__in=run_ids[published:], status=SyncRun.Status.QUEUED).update(
+        # A run left queued with no message would block its company's next runs until it is given up.
+        # (Some of these may have been sent after all: their task then finds the run failed and does nothing.)
+        logger.exception("Could not queue %d look-up(s): the Celery broker is unreachable.", len(run_ids) - sent)
+        SyncRun.objects.filter(pk__in=run_ids[sent:], status=SyncRun.Status.QUEUED).update(
             status=SyncRun.Status.FAILED, error=NOT_QUEUED, finished_at=timezone.now()
         )
 

@@ -19,6 +19,7 @@ from aadsync.dispatch import (
 )
 from aadsync.models import AadSettings, SyncRun
 from aadsync.runs import SyncAlreadyRunning, sync_run_create
+from tests.aadsync.celery_harness import Broker, publishing_to
 from tests.aadsync.run_helpers import GUID_C, GUID_T, configure, published  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -202,7 +203,39 @@ def test_one_time_sync_refused_when_settings_are_incomplete(company, manager):
         sync_one_time_request(company=company, person=manager)
 
 
-def test_runs_that_cannot_be_queued_end_failed_instead_of_blocking(company, monkeypatch):
+@pytest.fixture
+def memory_broker(monkeypatch):
+    """This process publishes to kombu's in-memory transport; yields a function reading what was queued."""
+    from kombu import Connection
+
+    broker = Broker("memory", "memory://", {}, {})
+    with publishing_to(broker, monkeypatch):
+        def queued(queue_name="cmportal-sync") -> list:
+            with Connection("memory://") as connection:
+                simple = connection.SimpleQueue(queue_name)
+                messages = []
+                while True:
+                    try:
+                        message = simple.get(block=False)
+                    except simple.Empty:
+                        return messages
+                    message.ack()
+                    messages.append(message)
+
+        yield queued
+
+
+def test_published_runs_are_celery_task_messages_on_the_sync_queue(company, make_company, memory_broker):
+    runs = [sync_run_create(company=make_company(slug=f"pub-{i}", name=f"Pub {i}"), trigger="schedule")
+            for i in range(3)]
+    sync_runs_publish([run.pk for run in runs])
+    messages = memory_broker()
+    assert [message.headers["task"] for message in messages] == ["aadsync.sync_run"] * 3
+    assert [message.decode()[0] for message in messages] == [[run.pk] for run in runs]
+    assert {message.content_type for message in messages} == {"application/json"}
+
+
+def test_runs_that_cannot_be_queued_end_failed_instead_of_blocking(company, monkeypatch, memory_broker):
     from aadsync.tasks import sync_run_task
 
     run = sync_run_create(company=company, trigger=SyncRun.Trigger.ONE_TIME)
@@ -210,7 +243,7 @@ def test_runs_that_cannot_be_queued_end_failed_instead_of_blocking(company, monk
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(sync_run_task, "apply_async", broker_down)
+    monkeypatch.setattr(sync_run_task.app.amqp, "send_task_message", broker_down)
     sync_runs_publish([run.pk])
     run.refresh_from_db()
     assert (run.status, run.error) == ("failed", NOT_QUEUED)
