@@ -75,3 +75,31 @@ def test_invalid_configured_key_fails_the_system_check(settings):
     settings.FIELD_ENCRYPTION_KEYS = ["not-a-key"]
     errors = check_field_encryption_keys(None)
     assert [error.id for error in errors] == ["aadsync.E001"]
+
+
+def test_rotatesecrets_command_moves_every_secret_to_the_newest_key(company, other_company, settings):
+    import io
+
+    from django.core.management import call_command
+
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    _save_secret(company)
+    _save_secret(other_company, secret="second-secret~x")
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
+    out = io.StringIO()
+    call_command("rotatesecrets", stdout=out)
+    assert "Re-encrypted 2 client secret(s)" in out.getvalue()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]
+    assert aad_secret_plain(settings_row=AadSettings.objects.get(company=other_company)) == "second-secret~x"
+
+
+def test_rotatesecrets_refuses_and_changes_nothing_when_a_key_is_missing(company, settings):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    before = _save_secret(company).secret_encrypted
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    with pytest.raises(CommandError, match="cannot be read with the configured keys"):
+        call_command("rotatesecrets")
+    assert AadSettings.objects.get(company=company).secret_encrypted == before
