@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
 from django.conf import settings
@@ -291,10 +292,30 @@ class PlannerStats:
             self.next_at *= 2
         try:
             with transaction.atomic(), connection.cursor() as cursor:  # a savepoint: a refusal aborts nothing
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(CONTACT_TABLE)}")
+                # Only the columns the lookup filters on: cheaper than the whole table and its expression indexes.
+                columns = ", ".join(_column(name) for name in ("company", "object_id"))
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(CONTACT_TABLE)} ({columns})")
         except DatabaseError:
             logger.warning("Could not ANALYZE %s; page lookups may be slow", CONTACT_TABLE, exc_info=True)
             self.enabled = False
+
+
+@contextmanager
+def sqlite_page_cache(kib: int = 16384):
+    """A larger SQLite page cache for the run (16 MiB instead of 2 MiB): each new row lands at scattered places in a dozen
+    indexes, and with the default cache a 100k-user load spends half its time re-reading index pages."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA cache_size = {-int(kib)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 def _synced_rows(company: Company):
@@ -352,7 +373,7 @@ def _sync(run: SyncRun, *, allow_removals: bool, client: GraphClient | None) -> 
         client.tokens.access_token()  # a wrong secret or tenant fails here, before any page or transaction
         counts = Counts()
         now = timezone.now()
-        with SeenIds() as seen, Prefetcher(client.user_pages()) as pages, transaction.atomic():
+        with SeenIds() as seen, Prefetcher(client.user_pages()) as pages, sqlite_page_cache(), transaction.atomic():
             synced_before = _synced_rows(company).count()
             # With nobody linked (checked once), pages skip the query for linked people.
             follow_people = Person.objects.filter(company=company, aad_contact__isnull=False).exists()
