@@ -3,11 +3,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from celery.utils import uuid
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -145,42 +146,84 @@ def _dispatch_batch(*, now: datetime, batch_size: int, next_runs: dict, result: 
         )
         if not due:
             return 0
-        rows = []
-        for row_id, company_id, tz_name, *schedule_fields in due:
+        following = []
+        for row_id, _company_id, tz_name, *schedule_fields in due:
             key = (tz_name, *schedule_fields)
             if key not in next_runs:
-                row = AadSettings(**dict(zip(CLAIM_FIELDS[3:], schedule_fields, strict=True)))
+                row = SimpleNamespace(**dict(zip(CLAIM_FIELDS[3:], schedule_fields, strict=True)))
                 next_runs[key] = next_run_after(aad_schedule(settings_row=row), now, ZoneInfo(tz_name))
-            rows.append(AadSettings(id=row_id, company_id=company_id, next_run_at=next_runs[key]))
-        AadSettings.objects.bulk_update(rows, ["next_run_at"], batch_size=500)
-        runs = _scheduled_runs_create(company_ids=[row.company_id for row in rows])
-        transaction.on_commit(partial(sync_runs_publish, [run.pk for run in runs]))
+            following.append((row_id, next_runs[key]))
+        _next_run_times_store(following)
+        run_ids = _scheduled_runs_create(company_ids=[company_id for _, company_id, *_ in due])
+        transaction.on_commit(partial(sync_runs_publish, run_ids))
     result.claimed += len(due)
-    result.queued += len(runs)
-    result.already_running += len(due) - len(runs)
+    result.queued += len(run_ids)
+    result.already_running += len(due) - len(run_ids)
     return len(due)
 
 
-def _scheduled_runs_create(*, company_ids: list[int]) -> list[SyncRun]:
+def _next_run_times_store(following: list[tuple[int, datetime]]) -> None:
+    """Store each claimed row's following run time in one statement (bulk_update's CASE per row is slow)."""
+    if connection.vendor not in ("postgresql", "sqlite"):  # pragma: no cover - the two supported databases
+        AadSettings.objects.bulk_update([AadSettings(id=pk, next_run_at=at) for pk, at in following], ["next_run_at"])
+        return
+    table = connection.ops.quote_name(AadSettings._meta.db_table)
+    rows = ", ".join(["(%s, %s)"] * len(following))
+    params = [value for pk, at in following for value in (pk, connection.ops.adapt_datetimefield_value(at))]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH following (id, next_run_at) AS (VALUES {rows}) "
+            f"UPDATE {table} SET next_run_at = following.next_run_at FROM following WHERE {table}.id = following.id",
+            params,
+        )
+
+
+def _scheduled_runs_create(*, company_ids: list[int]) -> list[int]:
+    """Queued scheduled runs for the companies without an active one; their ids."""
     active = set(
         SyncRun.objects.filter(company_id__in=company_ids, status__in=SyncRun.ACTIVE_STATUSES).values_list(
             "company_id", flat=True
         )
     )
     todo = [company_id for company_id in company_ids if company_id not in active]
+    if not todo:
+        return []
     try:
         with transaction.atomic():
-            return SyncRun.objects.bulk_create([SyncRun(company_id=company_id, trigger=SyncRun.Trigger.SCHEDULE)
-                                                for company_id in todo])
+            return _scheduled_runs_insert(todo)
     except IntegrityError:
         pass  # a One-time Sync or a command started one of them meanwhile: one by one, then
-    runs = []
+    run_ids = []
     for company in Company.objects.filter(pk__in=todo):
         try:
-            runs.append(sync_run_create(company=company, trigger=SyncRun.Trigger.SCHEDULE))
+            run_ids.append(sync_run_create(company=company, trigger=SyncRun.Trigger.SCHEDULE).pk)
         except SyncAlreadyRunning:
             pass
-    return runs
+    return run_ids
+
+
+def _scheduled_runs_insert(company_ids: list[int]) -> list[int]:
+    """INSERT one queued scheduled run per company in one statement; their ids.
+
+    Every column but the company is the same for all of them, so Django prepares the values of one model
+    instance and the database repeats them: bulk_create prepares every field of every row in Python, which
+    was most of the dispatcher's time at 10,000 companies.
+    """
+    quote = connection.ops.quote_name
+    template = SyncRun(trigger=SyncRun.Trigger.SCHEDULE)
+    fields = [field for field in SyncRun._meta.concrete_fields if not field.primary_key and field.name != "company"]
+    constants = [field.get_db_prep_save(field.pre_save(template, add=True), connection) for field in fields]
+    columns = ", ".join(quote(field.column) for field in fields)
+    company_column = quote(SyncRun._meta.get_field("company").column)
+    sql = (
+        f"WITH todo (company_id) AS (VALUES {', '.join(['(%s)'] * len(company_ids))}) "
+        f"INSERT INTO {quote(SyncRun._meta.db_table)} ({company_column}, {columns}) "
+        f"SELECT company_id, {', '.join(['%s'] * len(fields))} FROM todo "
+        f"RETURNING {quote(SyncRun._meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*company_ids, *constants])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _schedule_unscheduled(*, now: datetime) -> int:

@@ -2,7 +2,7 @@
 import calendar
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 HOURLY, DAILY, WEEKLY, MONTHLY = "hourly", "daily", "weekly", "monthly"
@@ -42,9 +42,11 @@ def next_run_after(schedule: Schedule, after: datetime, tz: ZoneInfo) -> datetim
     """
     if after.tzinfo is None:
         raise ValueError("`after` must be an aware datetime.")
-    # Start a day early: a local date's runs can fall at most a day before its wall-clock date suggests.
-    first_day = after.astimezone(tz).date() - timedelta(days=1)
-    for wall_time in _wall_times(schedule, first_day):
+    # Start a little early (a day; two hours for hourly): a wall time's instant can come before `after`'s
+    # wall time suggests around a clock change. Candidates are in order, so the first one after wins.
+    local_after = after.astimezone(tz).replace(tzinfo=None, fold=0)
+    margin = timedelta(hours=2) if schedule.period == HOURLY else timedelta(days=1)
+    for wall_time in _wall_times(schedule, local_after - margin):
         instant = local_to_utc(wall_time, tz)
         if instant > after:
             return instant
@@ -71,20 +73,22 @@ def local_to_utc(wall_time: datetime, tz: ZoneInfo) -> datetime:
     return high
 
 
-def _wall_times(schedule: Schedule, first_day: date) -> Iterator[datetime]:
-    """Candidate naive wall-clock times in increasing order from `first_day` on."""
+def _wall_times(schedule: Schedule, start: datetime) -> Iterator[datetime]:
+    """Candidate naive wall-clock times in increasing order, from around `start` on."""
     minute, second = schedule.minute, schedule.second
+    if schedule.period == HOURLY:
+        hour = start.replace(minute=minute, second=second, microsecond=0)
+        while True:
+            yield hour
+            hour += timedelta(hours=1)
     if schedule.period == MONTHLY:
-        year, month = first_day.year, first_day.month
+        year, month = start.year, start.month
         while True:
             day = min(schedule.month_day, calendar.monthrange(year, month)[1])
             yield datetime(year, month, day, schedule.hour, minute, second)
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    day = first_day
+    day = start.date()
     while True:
-        if schedule.period == HOURLY:
-            for hour in range(24):
-                yield datetime(day.year, day.month, day.day, hour, minute, second)
-        elif schedule.period == DAILY or day.weekday() == schedule.weekday:
+        if schedule.period == DAILY or day.weekday() == schedule.weekday:
             yield datetime(day.year, day.month, day.day, schedule.hour, minute, second)
         day += timedelta(days=1)
