@@ -5,11 +5,8 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import F, OrderBy, Q
-from django.db.models.expressions import ExpressionList
+from django.db.models import F, Q
 from django.db.models.functions import Collate, Lower
-from django.db.models.indexes import IndexExpression
-from django.db.models.sql import Query
 from django.utils import timezone as dj_timezone
 
 slug_validator = RegexValidator(
@@ -27,38 +24,23 @@ def validate_timezone(value: str) -> None:
 
 
 class PrefixSearchIndex(models.Index):
-    """A b-tree on (company, lower(column)) that serves case-insensitive "starts with" search.
+    """A b-tree on (company, lower(column)) for case-insensitive "starts with" search and ordered walks.
 
-    PostgreSQL uses a b-tree for `LIKE 'abc%'` only under the C collation or with a pattern operator class,
-    so there the lower() expression gets text_pattern_ops. SQLite has no operator classes; the selectors
-    query it with a range (`>= 'abc' AND < 'abd'`), which its expression index serves as is.
+    The selectors compare lower(column) with a range (`>= 'ab' AND < 'ac'`), which is exactly "starts with"
+    only under a byte-wise order. SQLite compares byte-wise (BINARY) already. On PostgreSQL the index column
+    gets COLLATE "C" (and the selectors put the same collation on their expression): the default collation
+    (e.g. en_US) orders by language rules, where the range would not be a prefix and no b-tree could serve it.
     """
 
     def create_sql(self, model, schema_editor, using="", **kwargs):
-        if schema_editor.connection.vendor != "postgresql":
-            return super().create_sql(model, schema_editor, using=using, **kwargs)
-        from django.contrib.postgres.indexes import OpClass
-
-        class PatternOpsExpression(IndexExpression):
-            # What django.contrib.postgres registers globally, kept local: OpClass must wrap the expression.
-            wrapper_classes = (OrderBy, OpClass, Collate)
-
-        expressions = []
-        for expression in self.expressions:
-            if isinstance(expression, Lower):
-                expression = OpClass(expression, name="text_pattern_ops")
-            wrapped = PatternOpsExpression(expression)
-            wrapped.set_wrapper_classes(schema_editor.connection)
-            expressions.append(wrapped)
-        return schema_editor._create_index_sql(
-            model,
-            name=self.name,
-            using=using,
-            db_tablespace=self.db_tablespace,
-            condition=self._get_condition_sql(model, schema_editor),
-            expressions=ExpressionList(*expressions).resolve_expression(Query(model, alias_cols=False)),
-            **kwargs,
-        )
+        index = self
+        if schema_editor.connection.vendor == "postgresql":
+            index = self.clone()
+            index.expressions = tuple(
+                Collate(expression, "C") if isinstance(expression, Lower) else expression
+                for expression in self.expressions
+            )
+        return models.Index.create_sql(index, model, schema_editor, using=using, **kwargs)
 
 
 # Columns the Company Directory search and the AAID ID dropdown match by prefix.

@@ -3,8 +3,8 @@ import string
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce, Collate, Lower
 
 from directory.models import CONTACT_SEARCH_FIELDS, Company, Contact, Person
 
@@ -46,22 +46,37 @@ def _lc(field: str) -> str:
     return f"lc_{field}"
 
 
+def _lower(field: str):
+    """lower(field) under a byte-wise collation, the expression the PrefixSearchIndex indexes on each database."""
+    if connection.vendor == "postgresql":
+        return Collate(Lower(field), "C")
+    return Lower(field)
+
+
 def _with_lower_aliases(queryset: QuerySet, fields) -> QuerySet:
-    return queryset.alias(**{_lc(field): Lower(field) for field in fields})
+    return queryset.alias(**{_lc(field): _lower(field) for field in fields})
 
 
 def _prefix_q(field: str, word: str, company: Company) -> Q:
-    """lower(field) starts with word, written so the (company, lower(field)) index serves it.
+    """lower(field) starts with word, as a range that the (company, lower(field)) index serves.
 
-    PostgreSQL: LIKE 'word%' on a text_pattern_ops index. SQLite does not use expression indexes for LIKE,
-    but does for a range, and its lower() output compares byte-wise, so [word, word+1) is exactly the prefix.
+    Under a byte-wise order the strings that start with "ab" are exactly those >= "ab" and < "ac". A range
+    (rather than LIKE 'ab%') also needs no escaping of % and _, and SQLite uses expression indexes for
+    ranges but not for LIKE.
     """
     alias = _lc(field)
-    if connection.vendor == "sqlite":
-        last = ord(word[-1])
-        if last < 0x10FFFF:
-            return Q(company=company, **{f"{alias}__gte": word, f"{alias}__lt": word[:-1] + chr(last + 1)})
-    return Q(company=company, **{f"{alias}__startswith": word})
+    last = ord(word[-1])
+    if last == 0x10FFFF:  # nothing sorts after the last code point: an open range
+        return Q(company=company, **{f"{alias}__gte": word})
+    return Q(company=company, **{f"{alias}__gte": word, f"{alias}__lt": word[:-1] + chr(last + 1)})
+
+
+def _starts_any_q(word: str, fields) -> Q:
+    """lower(field) starts with word for one of the fields: a plain filter (LIKE, escaped), for rows already found."""
+    q = Q()
+    for field in fields:
+        q |= Q(**{f"{_lc(field)}__startswith": word})
+    return q
 
 
 def _any_prefix_q(word: str, fields, company: Company) -> Q:
@@ -71,32 +86,55 @@ def _any_prefix_q(word: str, fields, company: Company) -> Q:
     return q
 
 
+def _driving_word(words: list[str]) -> int:
+    """The word whose prefix range is likely the narrowest: the longest (the later one on a tie)."""
+    return max(range(len(words)), key=lambda i: (len(words[i]), i))
+
+
 def _search_q(text: str, fields, company: Company) -> Q | None:
     """The whole text starts one of the fields, or every word starts one of them ("kim min" finds Kim Minsu).
 
-    Each alternative carries the company, and the caller adds no other company condition: then each
-    database drives the query from the (company, lower(field)) indexes (a bitmap OR on PostgreSQL, a
-    multi-index OR on SQLite) instead of walking the name index for ORDER BY ... LIMIT and filtering
-    every row, which SQLite prefers otherwise and which costs a full scan when few rows match.
+    Written as a flat OR of index ranges, each carrying the company (and the caller adds no other company
+    condition): the whole text on each field, and the longest word on each field filtered by the other
+    words. Each database then drives the query from the (company, lower(field)) indexes (a bitmap OR on
+    PostgreSQL, a multi-index OR on SQLite) rather than walking the name index for ORDER BY ... LIMIT and
+    testing every row, which costs a full scan when few rows match.
     """
     folded = search_fold(" ".join(text.split()))
     if not folded:
         return None
     words = folded.split(" ")
-    if len(words) == 1:
-        return _any_prefix_q(folded, fields, company)
-    every_word = Q()
-    for word in words[1:]:
-        every_word &= _any_prefix_q(word, fields, company)
-    return _any_prefix_q(words[0], fields, company) & (_any_prefix_q(folded, fields, company) | every_word)
+    q = _any_prefix_q(folded, fields, company)
+    if len(words) > 1:
+        driver = _driving_word(words)
+        others = Q()
+        for i, word in enumerate(words):
+            if i != driver:
+                others &= _starts_any_q(word, fields)
+        for field in fields:
+            q |= _prefix_q(field, words[driver], company) & others
+    return q
 
 
 # --- Company Directory -------------------------------------------------------------------------------------
 
 
+def _sort_key(field: str, searching: bool):
+    """The column itself, or, while searching, the same value in a form no index provides.
+
+    The matches of a prefix cluster in name order (all the Smiths sit together deep in the name index), but a
+    planner assumes them spread evenly and would walk the name index to fill the first page, reading most of
+    the table when they are not near its start. Without an index for the order it sorts the matches instead,
+    which the prefix indexes find quickly: a cost bounded by the number of matches.
+    """
+    if searching and field != "id":
+        return Coalesce(F(field), F(field))
+    return F(field)
+
+
 def contact_list(*, company: Company, search: str = "", sync: str = "", sort: str = "name",
                  descending: bool = False) -> QuerySet:
-    """The directory page's rows, with the person each synced entry is linked to (one query per page)."""
+    """The directory page's rows with the person each entry is linked to (a constant number of queries)."""
     search_q = _search_q(search, CONTACT_SEARCH_FIELDS, company)
     if search_q is None:
         queryset = Contact.objects.filter(company=company)
@@ -104,10 +142,10 @@ def contact_list(*, company: Company, search: str = "", sync: str = "", sort: st
         queryset = _with_lower_aliases(Contact.objects.all(), CONTACT_SEARCH_FIELDS).filter(search_q)
     if sync in SYNC_FILTERS:
         queryset = queryset.filter(SYNC_FILTERS[sync])
-    order = DIRECTORY_SORTS.get(sort, DIRECTORY_SORTS["name"])
-    if descending:
-        order = tuple(f"-{field}" for field in order)
-    return queryset.select_related("linked_person").order_by(*order)
+    keys = [_sort_key(field, search_q is not None) for field in DIRECTORY_SORTS.get(sort, DIRECTORY_SORTS["name"])]
+    order = [key.desc() if descending else key.asc() for key in keys]
+    # A separate query for the page's linked people, not a join: an OFFSET then skips contact rows only.
+    return queryset.prefetch_related("linked_person").order_by(*order)
 
 
 def contact_get_manual(*, company: Company, pk: int) -> Contact:
@@ -169,17 +207,54 @@ def aad_account_search(*, company: Company, text: str, person: Person | None = N
                        limit: int = AAD_PICKER_LIMIT) -> tuple[list[AadAccount], bool]:
     """Synced, active accounts nobody has linked yet (plus `person`'s own), by name/e-mail/UPN prefix.
 
-    Returns at most `limit` accounts and whether more matched. One query, whatever the directory's size.
+    Matches as the directory search does: the whole text starts a field, or every word starts one. Returns at
+    most `limit` accounts in name order and whether more matched; one query, whatever the directory's size.
+
+    How it stays fast: each "walk" reads one field's (company, lower(field)) index in order from the prefix
+    and stops at limit + 1 accounts, so a one-letter prefix matching a third of 100,000 accounts costs as
+    little as a rare one; the union of the walks (a few dozen rows) is then put in name order. With several
+    words, the longest word drives the walks (the narrowest range to read; the other words filter) and the
+    whole text drives walks of its own. When more than `limit` match, those shown are the ones whose
+    matching field sorts first; the dropdown says so and asks for more letters.
     """
-    free = Q(linked_person__isnull=True)
+    # NOT EXISTS rather than LEFT JOIN ... IS NULL: PostgreSQL plans it as an anti-join that can follow an
+    # index order and stop at the limit, instead of joining and sorting every account of the company.
+    free = ~Exists(Person.objects.filter(aad_contact=OuterRef("pk")))
     if person is not None and person.aad_contact_id:
         free |= Q(pk=person.aad_contact_id)
-    queryset = Contact.objects.filter(synced=True, aad_state=Contact.AadState.ACTIVE).filter(free)
-    search_q = _search_q(text, AAD_PICKER_FIELDS, company)
-    if search_q is None:
-        queryset = queryset.filter(company=company)
+    offered = Contact.objects.filter(synced=True, aad_state=Contact.AadState.ACTIVE).filter(free)
+    folded = search_fold(" ".join(text.split()))
+    if not folded:
+        queryset = offered.filter(company=company)
     else:
-        queryset = _with_lower_aliases(queryset, AAD_PICKER_FIELDS).filter(search_q)
+        words = folded.split(" ")
+        drivers = [(folded, Q())]
+        if len(words) > 1:
+            driver = _driving_word(words)
+            others = Q()
+            for i, word in enumerate(words):
+                if i != driver:
+                    others &= _starts_any_q(word, AAD_PICKER_FIELDS)
+            drivers.append((words[driver], others))
+        walks = [
+            _with_lower_aliases(offered, AAD_PICKER_FIELDS)
+            .filter(_prefix_q(field, word, company))
+            .filter(others)
+            .order_by(_lc(field), "id")
+            .values("pk")[: limit + 1]
+            for word, others in drivers
+            for field in AAD_PICKER_FIELDS
+        ]
+        if connection.features.supports_slicing_ordering_in_compound:
+            # PostgreSQL: one IN over a UNION ALL, which it joins on the primary key (an OR of INs would
+            # make it test every row of the table against hashed lists).
+            queryset = Contact.objects.filter(pk__in=walks[0].union(*walks[1:], all=True))
+        else:
+            # SQLite allows no LIMIT inside a compound SELECT; it runs an OR of INs as a multi-index OR.
+            matches = Q()
+            for walk in walks:
+                matches |= Q(pk__in=walk)
+            queryset = Contact.objects.filter(matches)
     rows = list(
         queryset.order_by("last_name", "first_name", "id").values_list(
             "object_id", "first_name", "last_name", "email", "user_principal_name"
