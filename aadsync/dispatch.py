@@ -16,7 +16,7 @@ from django.utils import timezone
 from aadsync.models import AadSettings, SyncRun
 from aadsync.runs import SyncAlreadyRunning, sync_run_create
 from aadsync.schedule import next_run_after
-from aadsync.services import aad_next_run_at, aad_schedule, aad_settings_get
+from aadsync.services import aad_schedule, aad_settings_get
 from aadsync.sync import sync_run_execute
 from directory.models import Company, Person
 
@@ -146,14 +146,7 @@ def _dispatch_batch(*, now: datetime, batch_size: int, next_runs: dict, result: 
         )
         if not due:
             return 0
-        following = []
-        for row_id, _company_id, tz_name, *schedule_fields in due:
-            key = (tz_name, *schedule_fields)
-            if key not in next_runs:
-                row = SimpleNamespace(**dict(zip(CLAIM_FIELDS[3:], schedule_fields, strict=True)))
-                next_runs[key] = next_run_after(aad_schedule(settings_row=row), now, ZoneInfo(tz_name))
-            following.append((row_id, next_runs[key]))
-        _next_run_times_store(following)
+        _next_run_times_store([(row_id, _following_run_at(tuple(key), now, next_runs)) for row_id, _, *key in due])
         run_ids = _scheduled_runs_create(company_ids=[company_id for _, company_id, *_ in due])
         transaction.on_commit(partial(sync_runs_publish, run_ids))
     result.claimed += len(due)
@@ -162,8 +155,25 @@ def _dispatch_batch(*, now: datetime, batch_size: int, next_runs: dict, result: 
     return len(due)
 
 
+def _following_run_at(key: tuple, now: datetime, next_runs: dict) -> datetime:
+    """The first run after `now` for (time zone, *schedule fields), computed once per distinct key."""
+    if key not in next_runs:
+        tz_name, *schedule_fields = key
+        try:
+            schedule = aad_schedule(settings_row=SimpleNamespace(**dict(zip(CLAIM_FIELDS[3:], schedule_fields))))
+            next_runs[key] = next_run_after(schedule, now, ZoneInfo(tz_name))
+        except (ValueError, KeyError) as error:  # e.g. a time zone this machine's tz database lacks
+            # One broken row must not stop every other company's look-ups: run it now, try again tomorrow.
+            logger.error("No next look-up time for time zone %s and schedule %s (%s); trying again in a day.",
+                         tz_name, schedule_fields, error)
+            next_runs[key] = now + timedelta(days=1)
+    return next_runs[key]
+
+
 def _next_run_times_store(following: list[tuple[int, datetime]]) -> None:
     """Store each claimed row's following run time in one statement (bulk_update's CASE per row is slow)."""
+    if not following:
+        return
     if connection.vendor not in ("postgresql", "sqlite"):  # pragma: no cover - the two supported databases
         AadSettings.objects.bulk_update([AadSettings(id=pk, next_run_at=at) for pk, at in following], ["next_run_at"])
         return
@@ -232,11 +242,10 @@ def _schedule_unscheduled(*, now: datetime) -> int:
         rows = list(
             AadSettings.objects.filter(use_lookup=True, next_run_at__isnull=True)
             .select_for_update(skip_locked=True, of=("self",))
-            .select_related("company")
+            .values_list(*CLAIM_FIELDS)
         )
-        for row in rows:
-            row.next_run_at = aad_next_run_at(settings_row=row, tz=row.company.tzinfo, after=now)
-        AadSettings.objects.bulk_update(rows, ["next_run_at"])
+        next_runs: dict[tuple, datetime] = {}
+        _next_run_times_store([(row_id, _following_run_at(tuple(key), now, next_runs)) for row_id, _, *key in rows])
     return len(rows)
 
 

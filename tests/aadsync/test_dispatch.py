@@ -116,6 +116,18 @@ def test_company_using_look_ups_without_a_run_time_gets_one(company, published):
     assert AadSettings.objects.get(company=company).next_run_at == datetime(2026, 6, 10, 17, 0, tzinfo=UTC)
 
 
+def test_a_company_whose_time_zone_is_unknown_does_not_stop_the_others(make_company, published, caplog):
+    broken, fine = make_company(slug="broken", name="Broken"), make_company(slug="fine", name="Fine")
+    for company in (broken, fine):
+        configure(company, next_run_at=NOW - timedelta(seconds=1))
+    type(broken).objects.filter(pk=broken.pk).update(timezone="Mars/Olympus_Mons")
+    result = sync_due_dispatch(now=NOW)
+    assert (result.claimed, result.queued) == (2, 2)
+    assert AadSettings.objects.get(company=broken).next_run_at == NOW + timedelta(days=1)
+    assert AadSettings.objects.get(company=fine).next_run_at == datetime(2026, 6, 10, 17, 0, tzinfo=UTC)
+    assert "Mars/Olympus_Mons" in caplog.text
+
+
 # ---- runs whose worker died ------------------------------------------------------------------------------
 
 
