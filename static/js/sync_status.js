@@ -34,8 +34,12 @@
       .then(function (data) {
         if (render(data)) {
           later(POLL_MS);
+        } else if (data.run && data.run.status === "succeeded") {
+          say("The look-up finished: the counts are below.", "success");
+        } else if (data.run && data.run.status === "failed") {
+          say("The look-up failed: the reason is below.", "danger");
         } else {
-          say("", "info");  // finished: the status above says how it ended
+          say("", "info");
         }
       })
       .catch(function () {

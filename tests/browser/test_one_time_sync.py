@@ -55,6 +55,7 @@ def test_one_time_sync_shows_live_status_then_counts_and_the_run_in_history(
     counts = page.get_by_test_id("run-counts")
     expect(counts).to_contain_text(re.compile(r"\d+ created, 0 updated, 0 unchanged"), timeout=30_000)
     expect(page.get_by_test_id("run-status")).to_have_text("Succeeded")
+    expect(message).to_have_text("The look-up finished: the counts are below.")
     assert page.evaluate("window.samePage") is True
     run = SyncRun.objects.get(company=company)
     assert (run.trigger, run.status, run.requested_by_id) == ("one-time", "succeeded", manager.pk)
@@ -82,3 +83,19 @@ def test_one_time_sync_is_disabled_and_explained_when_usage_is_not_use(page, log
     )
     expect(page.get_by_test_id("next-run")).to_contain_text("None: User Look-Up Usage is Not Use")
     assert not SyncRun.objects.exists()
+
+
+def test_one_time_sync_that_fails_shows_the_sentence(page, login_as, manager, company, fake_ms, worker):
+    from aadsync.services import Actor, aad_settings_update
+
+    setup = fake_ms.configure(company)
+    aad_settings_update(company=company, data={}, secret=setup.secret + "-wrong", actor=Actor(person=None))
+    login_as(manager, PASSWORD)
+    page.get_by_role("button", name="One-time Sync").click()
+    error = page.get_by_test_id("run-error")
+    expect(error).to_be_visible(timeout=30_000)
+    run = SyncRun.objects.get(company=company)
+    assert run.status == "failed" and run.error
+    expect(error).to_have_text(run.error)
+    expect(page.get_by_test_id("sync-message")).to_have_text("The look-up failed: the reason is below.")
+    assert setup.secret not in page.content()
