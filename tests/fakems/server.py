@@ -214,6 +214,7 @@ class FakeMicrosoft:
         return self.add_fault("nextlink_loop", page=page, endpoint=endpoint)
 
     def add_latency(self, seconds: float, *, endpoint: str | None = "users") -> Fault:
+        """Answer each request to `endpoint` `seconds` after it arrived (the fake's own work included)."""
         return self.add_fault("latency", delay=seconds, endpoint=endpoint)
 
     def ignore_top(self, page_size: int = 100) -> None:
@@ -237,9 +238,14 @@ class FakeMicrosoft:
         page = request.page
         entry["page"] = page
         fired = self.faults.take(name, page)
-        for fault in fired:
-            if fault.kind == "latency":
-                time.sleep(fault.delay)
+        # Latency is the time Microsoft takes to answer, its own work included: answer no sooner than that.
+        answer_at = time.monotonic() + max([f.delay for f in fired if f.kind == "latency"], default=0.0)
+        try:
+            return self._answer(request, handler, groups, fired, entry)
+        finally:
+            time.sleep(max(0.0, answer_at - time.monotonic()))
+
+    def _answer(self, request, handler, groups, fired, entry) -> Response:
         for fault in fired:
             if fault.kind == "drop":
                 entry["status"] = "dropped"
