@@ -117,6 +117,7 @@ class Contact(models.Model):
         ]
         indexes = [
             models.Index(fields=["company", "last_name", "first_name"], name="contact_company_name_idx"),
+            models.Index(fields=["company", "first_name", "last_name"], name="contact_company_first_idx"),
             models.Index(fields=["company", "synced", "aad_state"], name="contact_company_sync_idx"),
             models.Index(fields=["company", "user_principal_name"], name="contact_company_upn_idx"),
             models.Index(fields=["company", "email"], name="contact_company_email_idx"),
