@@ -150,53 +150,77 @@ def person_unlink_aad(*, person: Person) -> Person:
 USER_FIELDS = (
     "extension", "first_name", "last_name", "site", "group_member_type", "login", "email", "package", "user_type",
 )
+_NULLABLE_USER_FIELDS = ("extension", "site")
 
 
-def _check_user(person: Person) -> None:
-    errors = _uniqueness_errors(person)
-    if person.site is not None and person.site.company_id != person.company_id:
-        errors["site"] = "Pick one of your company's sites."
+class _Errors(dict):
+    """Every refusal of one save, per field, so that the form shows them all at once."""
+
+    def collect(self, error: ValidationError, field: str | None = None) -> None:
+        if hasattr(error, "error_dict"):
+            for name, messages in error.message_dict.items():
+                self.setdefault(name, []).extend(messages)
+        else:
+            self.setdefault(field or "__all__", []).extend(error.messages)
+
+    def raise_any(self) -> None:
+        if self:
+            raise ValidationError(dict(self))
+
+
+def _check_person(person: Person, errors: _Errors, *, aad_contact: Contact | None, password: str,
+                  password_validator) -> None:
+    try:
+        _set_link(person, aad_contact)
+    except ValidationError as error:
+        errors.collect(error)
+    for field, message in _uniqueness_errors(person).items():
+        if field not in errors:
+            errors.setdefault(field, []).append(message)
     try:
         person.full_clean(exclude=["username", "password"], validate_unique=False, validate_constraints=False)
     except ValidationError as error:
-        for field, messages in error.message_dict.items():
-            errors.setdefault(field, " ".join(messages))
-    if errors:
-        raise ValidationError(errors)
+        errors.collect(error)
+    if password:
+        try:
+            password_validator(password, person)
+        except ValidationError as error:
+            errors.collect(error, "password")
+    errors.raise_any()
+    if password:
+        person.set_password(password)
+
+
+def _save_user(person: Person, *, data: dict, password: str, aad_contact: Contact | None) -> Person:
+    for field in USER_FIELDS:
+        value = data.get(field)
+        if value in (None, ""):
+            value = None if field in _NULLABLE_USER_FIELDS else ""
+        setattr(person, field, value)
+    errors = _Errors()
+    if person.site is not None and person.site.company_id != person.company_id:
+        errors["site"] = ["Pick one of your company's sites."]
+    _check_person(person, errors, aad_contact=aad_contact, password=password, password_validator=validate_password)
+    _save_person(person)
+    return person
 
 
 @transaction.atomic
 def user_create(*, company: Company, data: dict, password: str, aad_contact: Contact | None = None) -> Person:
-    """A phone user (Customer User portal), optionally linked to an AAD account at once."""
-    person = Person(company=company, role=Person.Role.USER)
-    for field in USER_FIELDS:
-        setattr(person, field, data.get(field) or ("" if field not in ("extension", "site") else None))
-    _set_link(person, aad_contact)
-    _check_user(person)
-    try:
-        validate_password(password, person)
-    except ValidationError as error:
-        raise ValidationError({"password": error.messages}) from None
-    person.set_password(password)
-    _save_person(person)
-    return person
+    """A phone user (Customer User portal), linked to an AAD account at once when one is given."""
+    if not password:
+        raise ValidationError({"password": "Give a password."})
+    return _save_user(Person(company=company, role=Person.Role.USER), data=data, password=password,
+                      aad_contact=aad_contact)
 
 
 @transaction.atomic
 def user_update(*, person: Person, data: dict, password: str = "", aad_contact: Contact | None = None) -> Person:
-    """Change a phone user; linking, relinking or unlinking their AAD account goes by the same rules."""
-    for field in USER_FIELDS:
-        setattr(person, field, data.get(field) or ("" if field not in ("extension", "site") else None))
-    _set_link(person, aad_contact)
-    _check_user(person)
-    if password:
-        try:
-            validate_password(password, person)
-        except ValidationError as error:
-            raise ValidationError({"password": error.messages}) from None
-        person.set_password(password)
-    _save_person(person)
-    return person
+    """Change a phone user (an empty password keeps theirs); linking, relinking or unlinking their AAD
+    account goes by the same rules, and None unlinks."""
+    if person.role != Person.Role.USER:
+        raise ValidationError("Only phone users are changed here.")
+    return _save_user(person, data=data, password=password, aad_contact=aad_contact)
 
 
 # --- Managers: My Information -------------------------------------------------------------------------------
@@ -210,22 +234,8 @@ def manager_update_self(*, manager: Person, name: str, email: str, password: str
         raise ValidationError("Only managers have My Information in the CM portal.")
     manager.display_name = name
     manager.email = email
-    _set_link(manager, aad_contact)
-    errors = _uniqueness_errors(manager)
-    try:
-        manager.full_clean(exclude=["username", "password"], validate_unique=False, validate_constraints=False)
-    except ValidationError as error:
-        for field, messages in error.message_dict.items():
-            errors.setdefault(field, " ".join(messages))
-    if password:
-        try:
-            manager_password_validate(password, manager)
-        except ValidationError as error:
-            errors["password"] = " ".join(error.messages)
-    if errors:
-        raise ValidationError(errors)
-    if password:
-        manager.set_password(password)
+    _check_person(manager, _Errors(), aad_contact=aad_contact, password=password,
+                  password_validator=manager_password_validate)
     _save_person(manager)
     return manager
 

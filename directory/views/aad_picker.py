@@ -54,6 +54,7 @@ def picker_context(form, person: Person | None, *, picker_for: str, lock: tuple[
             "lock": " ".join(lock),
             "selected": AadAccount.from_contact(contact) if contact is not None else None,
             "saved": {field: getattr(person, field) for field in lock} if person is not None else None,
+            "saved_link": person.aad_contact.object_id if person is not None and person.aad_contact else "",
         }
     }
 

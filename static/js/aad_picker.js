@@ -42,11 +42,11 @@
     var forWho = attr(root, "data-for");
     var lockNames = attr(root, "data-lock").split(/\s+/).filter(Boolean);
     var hasSaved = attr(root, "data-has-saved") === "1";
+    var savedLink = attr(root, "data-saved-link");
     var confirmed = form.querySelector("input[name=aad_confirmed]");
     var diffBox = root.querySelector("[data-aad-differences]");
     var lockNote = root.querySelector("[data-aad-lock-note]");
-    var initial = readSelected(root);
-    var selected = initial;
+    var selected = readSelected(root);
     var saved = {};
     lockNames.forEach(function (name) { saved[name] = attr(root, "data-saved-" + name); });
 
@@ -247,7 +247,7 @@
       diffBox.textContent = "";
       diffBox.hidden = true;
       if (confirmed) { confirmed.value = ""; }
-      if (!account || !hasSaved || (initial && initial.id === account.id)) { return; }
+      if (!account || !hasSaved || account.id === savedLink) { return; }
       var rows = lockNames.filter(function (name) { return account[name] && account[name] !== saved[name]; });
       if (!rows.length) { return; }
       diffBox.appendChild(el("p", "mb-1 fw-semibold", "This AAD account has different values. When you save, AAD's values replace the saved ones:"));
@@ -267,6 +267,8 @@
 
     function choose(account) {
       selected = account;
+      var serverDifferences = form.querySelector("[data-aad-server-differences]");
+      if (serverDifferences) { serverDifferences.hidden = true; }  // about the previous choice
       valueField.value = account ? account.id : "";
       if (account) { lock(account); } else { unlock(); }
       showDifferences(account);

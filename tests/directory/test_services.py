@@ -220,3 +220,16 @@ def test_synced_entries_are_read_only(aad_account):
     with pytest.raises(ValidationError, match="read-only"):
         contact_delete(contact=aad_account)
     assert Contact.objects.get(pk=aad_account.pk).first_name == "Minsu"
+
+
+def test_all_refusals_of_one_save_come_together(company, make_user, manager, aad_account):
+    make_user(company, login="27728", extension="27728")
+    person_link_aad(person=manager, contact=aad_account)
+    with pytest.raises(ValidationError) as error:
+        user_create(company=company, data=_data(company), password="1234567", aad_contact=aad_account)
+    assert set(error.value.message_dict) == {"extension", "login", "password", "aad_contact"}
+
+
+def test_user_update_refuses_a_manager(manager, company):
+    with pytest.raises(ValidationError):
+        user_update(person=manager, data=_data(company, login="rich"))
