@@ -73,6 +73,10 @@ SENTENCES = {
         "The Microsoft sign-in address configured for this portal ({host}) is not usable. Ask the portal's "
         "operator to check AAD_AUTHORITY_HOST."
     ),
+    "delta_expired": (
+        "Microsoft no longer accepts the saved change position (it expires after about 7 days without a "
+        "look-up), so this look-up read the full listing instead."
+    ),
     "not_configured": (
         "The MS AAD settings are incomplete: click Modify, enter the Tenant ID, Client ID and Secret Code, "
         "save, and run the look-up again."

@@ -136,6 +136,8 @@ def check_graph_response(status: int, body: bytes | str, *, page: int = 1, secre
     except (ValueError, AttributeError):
         error = {}
     code = str(error.get("code") or "no error code")
+    if status == 410 or (status == 400 and code.lower() == "syncstatenotfound"):
+        raise SyncError("delta_expired")
     if status == 403 and code == "Authorization_RequestDenied":
         raise SyncError("permission_missing")
     if status == 401:
@@ -261,6 +263,7 @@ class TokenSource:
 class Page:
     number: int
     users: list[dict]
+    delta_link: str | None = None  # on the last page of a delta round
 
 
 class GraphClient:
@@ -283,7 +286,7 @@ class GraphClient:
     def close(self) -> None:
         self.session.close()
 
-    def get_page(self, url: str, *, page: int = 1) -> dict:
+    def get_page(self, url: str, *, page: int = 1, headers: dict | None = None) -> dict:
         """One page, retried as the policy allows; raises SyncError with a manager's sentence."""
         secret = self.tokens.credentials.secret
         started = self.clock()
@@ -294,7 +297,8 @@ class GraphClient:
             retry_after = None
             try:
                 self.requests_made += 1
-                response = self.session.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=self.timeout)
+                response = self.session.get(url, headers={**(headers or {}), "Authorization": f"Bearer {token}"},
+                                            timeout=self.timeout)
                 status = response.status_code
                 body = response.content
             except requests.RequestException as exc:
@@ -328,18 +332,41 @@ class GraphClient:
     def user_pages(self, *, page_size: int = PAGE_SIZE) -> Iterator[Page]:
         """Every page of /users, following @odata.nextLink verbatim until a page has none."""
         url = f"{self.graph_url}/users?$select={','.join(USER_FIELDS)}&$top={page_size}"
-        allowed = origin(self.graph_url)
+        return self._pages(url)
+
+    def delta_pages(self, delta_link: str | None = None, *, minimal: bool = False) -> Iterator[Page]:
+        """A round of /users/delta: the initial round (every user) without a link, else the changes since the
+        stored deltaLink. The last page carries the new deltaLink. `minimal` asks for changed properties only
+        (Prefer: return=minimal): a property missing from a changed user then means "unchanged"."""
+        if delta_link:
+            self.check_link(delta_link)
+            url = delta_link
+        else:
+            url = f"{self.graph_url}/users/delta?$select={','.join(USER_FIELDS)}"
+        return self._pages(url, delta=True, headers={"Prefer": "return=minimal"} if minimal else None)
+
+    def check_link(self, url: str) -> None:
+        """Links from Microsoft are followed only to the configured Graph origin (the token goes with them)."""
+        if not isinstance(url, str) or origin(url) != origin(self.graph_url):
+            raise SyncError("foreign_link", host=urlsplit(str(url)).netloc or "no address")
+
+    def _pages(self, url: str, *, delta: bool = False, headers: dict | None = None) -> Iterator[Page]:
         seen: set[bytes] = set()
         number = 0
         while url:
             number += 1
-            data = self.get_page(url, page=number)
-            yield Page(number=number, users=data["value"])
+            data = self.get_page(url, page=number, headers=headers)
             next_url = data.get("@odata.nextLink")
             if not next_url:
+                delta_link = data.get("@odata.deltaLink") if delta else None
+                if delta:
+                    if not delta_link:  # a round that ends without a deltaLink cannot be continued
+                        raise SyncError("malformed", page=number)
+                    self.check_link(delta_link)
+                yield Page(number=number, users=data["value"], delta_link=delta_link)
                 return
-            if not isinstance(next_url, str) or origin(next_url) != allowed:
-                raise SyncError("foreign_link", host=urlsplit(str(next_url)).netloc or "no address")
+            yield Page(number=number, users=data["value"])
+            self.check_link(next_url)
             # Digests of the links read so far: a few bytes per page, to spot a server that loops.
             digest = hashlib.sha1(next_url.encode()).digest()
             if digest in seen or next_url == url or number >= MAX_PAGES:

@@ -69,7 +69,7 @@ def sync_run_mark_failed(*, run: SyncRun, error: str) -> SyncRun:
     run.error = error
     run.finished_at = timezone.now()
     run.started_at = run.started_at or run.finished_at
-    run.save(update_fields=["status", "error", "finished_at", "started_at"])
+    run.save(update_fields=["status", "error", "finished_at", "started_at", "mode"])
     return run
 
 

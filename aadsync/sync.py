@@ -1,18 +1,25 @@
 """The sync engine: a tenant's users from Graph into the Company Directory, page by page, in one transaction.
 
-Per page of up to 999 users, a constant number of queries: one SELECT of the page's existing rows (by object
-ID), bulk INSERT of new rows, bulk UPDATE of changed rows only, one SELECT of the people linked to the page's
-rows and a bulk UPDATE of those whose name or e-mail differ from AAD. A re-run with nothing changed writes
-nothing. The next page is fetched (in a thread) while the current one is applied (on this thread).
+Modes: a FULL run reads the initial round of /users/delta (every user) and stores the deltaLink it ends with;
+an INCREMENTAL run starts from the stored deltaLink and applies only what changed (missing properties under
+Prefer: return=minimal keep their value; @removed users are marked removed with Microsoft's reason). The first
+run, a run after the tenant, app or guest setting changed, a "full re-sync" (delta_link_drop) and a run whose
+stored position Microsoft no longer accepts (400 syncStateNotFound, 410) are full.
 
-Removed users: a user a COMPLETE listing no longer returns is marked "removed from AAD" (never deleted). The
-IDs seen are spilled to disk in sorted runs (aadsync/seen.py) and merged with the synced rows at the end, so
-memory stays bounded by a page. More than AAD_REMOVAL_HOLD_PERCENT (20 %) of the synced rows at once is held
-back and said in the run's notice. Everything happens in one transaction: a failure removes nothing and
-leaves the directory as it was.
+Per page, a constant number of queries: one SELECT of the page's existing rows (by object ID), one INSERT of
+the new rows (COPY on PostgreSQL), one UPDATE of the changed rows only. A re-run with nothing changed writes
+nothing to the directory. The next page is fetched (in a thread) while the current one is applied (on this
+thread). At the end, linked managers and users take their name and e-mail from their AAD account.
+
+Removed users in a full run: a user the COMPLETE listing no longer returns is marked "removed from AAD" (never
+deleted). The IDs seen are spilled to disk in sorted runs (aadsync/seen.py) and merged with the synced rows at
+the end, so memory stays bounded by a page. More than AAD_REMOVAL_HOLD_PERCENT (20 %) of the synced rows at
+once is held back and said in the run's notice. Everything happens in one transaction: a failure removes
+nothing and leaves the directory as it was.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from contextlib import contextmanager
@@ -25,7 +32,7 @@ from django.utils import timezone
 
 from aadsync import crypto
 from aadsync.errors import NOTHING_CHANGED, SyncError
-from aadsync.graph import Credentials, GraphClient, Prefetcher, TokenSource
+from aadsync.graph import USER_FIELDS, Credentials, GraphClient, Prefetcher, TokenSource
 from aadsync.models import AadSettings, SyncRun
 from aadsync.runs import (
     sync_run_claim,
@@ -212,19 +219,17 @@ def contact_existing_rows(company: Company, object_ids: list[str]) -> list[tuple
 
 
 def contact_upsert_page(*, company: Company, users: list[dict], include_guests: bool, now,
-                        seen: SeenIds | None = None, follow_people: bool = True) -> Counts:
-    """Apply one Graph page to the directory in bulk: one SELECT of the page's existing rows, one INSERT of
-    the new ones, one UPDATE of the changed ones, and for linked people one SELECT (and an UPDATE if needed),
-    whatever the size of the page or of the tenant. `follow_people=False` skips the people query (the
-    caller knows nobody in the company is linked)."""
+                        seen: SeenIds | None = None) -> Counts:
+    """Apply one page of a full listing to the directory in bulk: one SELECT of the page's existing rows,
+    one INSERT of the new ones, one UPDATE of the changed ones, whatever the size of the page or tenant."""
     counts = Counts()
     incoming: dict[str, tuple] = {}
     seen_ids = []
     skipped = disabled = 0
     for user in users:
         object_id = normalise_object_id(user.get("id") if user.__class__ is dict else None)
-        if object_id is None:
-            skipped += 1
+        if object_id is None or "@removed" in user:  # removals are contact_apply_changes' business
+            skipped += object_id is None
             continue
         row = contact_row_from_graph(user)
         seen_ids.append(object_id)  # skipped guests are still in AAD: never mark them removed
@@ -238,12 +243,10 @@ def contact_upsert_page(*, company: Company, users: list[dict], include_guests: 
         seen.add(seen_ids)
 
     stamp = _db_datetime(now)
-    updates, linked_values = [], {}
+    updates = []
     unchanged = 0
     for pk, object_id, *current in contact_existing_rows(company, list(incoming)):
         row = incoming.pop(object_id)
-        if follow_people:
-            linked_values[pk] = row
         if tuple(current) == row:
             unchanged += 1
         else:
@@ -254,26 +257,123 @@ def contact_upsert_page(*, company: Company, users: list[dict], include_guests: 
         contact_insert_rows(creates)
     if updates:
         contact_update_rows(updates)
-    if linked_values:
-        person_follow_contacts(contact_values={pk: dict(zip(SYNCED_FIELDS, row)) for pk, row in linked_values.items()})
     counts.users_applied = counts.created + counts.updated + counts.unchanged
     return counts
 
 
-def person_follow_contacts(*, contact_values: dict[int, dict]) -> int:
-    """Linked managers and users take first name, last name and e-mail from their AAD account."""
-    changed = []
-    people = Person.objects.filter(aad_contact_id__in=list(contact_values)).order_by().values_list(
-        "pk", "aad_contact_id", "role", "first_name", "last_name", "email", "display_name"
+# Which Graph property sets which synced field (is_guest, aad_state, removed_reason, synced are derived).
+FIELD_SOURCES = [(SYNCED_FIELDS.index(field), key) for field, key in (
+    ("user_principal_name", "userPrincipalName"), ("first_name", "givenName"), ("last_name", "surname"),
+    ("email", "mail"), ("office_phone", "businessPhones"), ("mobile_phone", "mobilePhone"))]
+UPN, REMOVED_REASON = SYNCED_FIELDS.index("user_principal_name"), SYNCED_FIELDS.index("removed_reason")
+REMOVED = Contact.AadState.REMOVED.value
+REMOVAL_REASONS = {"changed", "deleted"}
+
+
+def contact_row_merge(current: tuple, user: dict) -> tuple:
+    """A changed user from a delta round applied to the stored row: only the properties it carries count
+    (under Prefer: return=minimal a missing property means unchanged, not null)."""
+    full = contact_row_from_graph(user)
+    merged = list(current)
+    for index, key in FIELD_SOURCES:
+        if key in user:
+            merged[index] = full[index]
+    if "userType" in user:
+        merged[GUEST] = full[GUEST]
+    else:
+        merged[GUEST] = bool(current[GUEST]) or "#ext#" in merged[UPN].lower()
+    if "accountEnabled" in user:
+        merged[STATE] = full[STATE]
+    elif current[STATE] == REMOVED:  # listed again: restored
+        merged[STATE] = ACTIVE
+    merged[REMOVED_REASON] = ""
+    merged[SYNCED_FIELDS.index("synced")] = True
+    return tuple(merged)
+
+
+def contact_apply_changes(*, company: Company, users: list[dict], include_guests: bool, now) -> Counts:
+    """Apply one page of a delta round: changed and new users upserted (missing properties keep their value),
+    `@removed` users marked removed from AAD with Microsoft's reason ("changed": restorable, "deleted": gone
+    for good). The same constant number of queries per page as contact_upsert_page."""
+    counts = Counts()
+    changed: dict[str, dict] = {}
+    removed: dict[str, str] = {}
+    for user in users:
+        object_id = normalise_object_id(user.get("id") if user.__class__ is dict else None)
+        if object_id is None:
+            counts.skipped += 1
+            continue
+        if "@removed" in user:
+            reason = (user.get("@removed") or {}).get("reason")
+            removed[object_id] = reason if reason in REMOVAL_REASONS else "deleted"
+            changed.pop(object_id, None)
+        else:
+            changed[object_id] = user
+            removed.pop(object_id, None)
+
+    stamp = _db_datetime(now)
+    existing = {row[1]: (row[0], tuple(row[2:])) for row in contact_existing_rows(company, [*changed, *removed])}
+    creates, updates = [], []
+    for object_id, user in changed.items():
+        if object_id in existing:
+            pk, current = existing[object_id]
+            row = contact_row_merge(current, user)
+            if row[GUEST] and not include_guests:
+                counts.skipped += 1
+                continue
+            if row == current:
+                counts.unchanged += 1
+            else:
+                updates.append((*row, stamp, pk))
+                counts.updated += 1
+        else:
+            row = contact_row_from_graph(user)
+            if row[GUEST] and not include_guests:
+                counts.skipped += 1
+                continue
+            creates.append((company.pk, object_id, *row, stamp, stamp))
+            counts.created += 1
+        counts.disabled += row[STATE] == DISABLED
+    for object_id, reason in removed.items():
+        if object_id not in existing:
+            continue  # never synced here (a guest, or removed before the first look-up)
+        pk, current = existing[object_id]
+        row = list(current)
+        row[STATE], row[REMOVED_REASON] = REMOVED, reason
+        if tuple(row) != current:
+            updates.append((*row, stamp, pk))
+            counts.removed += 1
+    if creates:
+        contact_insert_rows(creates)
+    if updates:
+        contact_update_rows(updates)
+    counts.users_applied = counts.created + counts.updated + counts.unchanged
+    return counts
+
+
+PERSON_FIELDS = ["first_name", "last_name", "email", "display_name"]
+
+
+def person_follow_contacts(*, company: Company, chunk: int = 2000) -> int:
+    """Linked managers and users take first name, last name and e-mail from their synced AAD account: one
+    pass over the company's linked people at the end of every run (incremental runs too, so a local edit is
+    undone even when the account did not change), updating only those who differ."""
+    changed, count = [], 0
+    people = Person.objects.filter(company=company, aad_contact__synced=True).order_by().values_list(
+        "pk", "role", "first_name", "last_name", "email", "display_name",
+        "aad_contact__first_name", "aad_contact__last_name", "aad_contact__email",
     )
-    for pk, contact_id, role, first_name, last_name, email, display_name in people:
+    for pk, role, first_name, last_name, email, display_name, *aad in people.iterator(chunk_size=chunk):
         current = {"first_name": first_name, "last_name": last_name, "email": email, "display_name": display_name}
-        wanted = person_values_from_contact(role, contact_values[contact_id])
+        wanted = person_values_from_contact(role, dict(zip(("first_name", "last_name", "email"), aad)))
         if any(current[name] != value for name, value in wanted.items()):
             changed.append(Person(pk=pk, **{**current, **wanted}))
+        if len(changed) >= chunk:
+            Person.objects.bulk_update(changed, PERSON_FIELDS)
+            count, changed = count + len(changed), []
     if changed:
-        Person.objects.bulk_update(changed, ["first_name", "last_name", "email", "display_name"])
-    return len(changed)
+        Person.objects.bulk_update(changed, PERSON_FIELDS)
+    return count + len(changed)
 
 
 class PlannerStats:
@@ -365,29 +465,107 @@ def _credentials(company: Company) -> tuple[Credentials, AadSettings]:
     return Credentials(tenant_id=row.tenant_id, client_id=row.client_id, secret=secret), row
 
 
+def delta_key(credentials: Credentials, *, include_guests: bool) -> str:
+    """What a stored deltaLink belongs to (AadSettings.delta_for): tenant, app, the properties asked for and
+    whether guests are synced (turning guests on must list the guests that did not change)."""
+    digest = hashlib.sha256(f"{','.join(USER_FIELDS)};guests={include_guests}".encode()).hexdigest()[:6]
+    return f"{credentials.tenant_id}:{credentials.client_id}:{digest}"
+
+
+def delta_link_drop(*, company: Company) -> None:
+    """Forget the stored change position: the next look-up reads the full listing ("full re-sync")."""
+    AadSettings.objects.filter(company=company).update(delta_link="", delta_for="")
+
+
+class _Run:
+    """One run's work inside its transaction: rounds of pages applied, counts, progress, notices."""
+
+    def __init__(self, run: SyncRun, client: GraphClient, settings_row: AadSettings, now):
+        self.run, self.client, self.settings_row, self.now = run, client, settings_row, now
+        self.company = run.company
+        self.counts = Counts()
+        self.notices: list[str] = []
+
+    def _page_done(self) -> None:
+        self.counts.pages_read += 1
+        sync_run_progress_set(run=self.run, pages_read=self.counts.pages_read,
+                              users_applied=self.counts.users_applied)
+
+    def changes(self, delta_link: str) -> str | None:
+        """A delta round from the stored link: only what changed. Returns the new deltaLink."""
+        new_link = None
+        with Prefetcher(self.client.delta_pages(delta_link, minimal=True)) as pages:
+            for page in pages:
+                self.counts.add(contact_apply_changes(
+                    company=self.company, users=page.users, include_guests=self.settings_row.include_guests,
+                    now=self.now))
+                self._page_done()
+                new_link = page.delta_link or new_link
+        return new_link
+
+    def full_listing(self, *, allow_removals: bool) -> str | None:
+        """An initial delta round: every user, then whoever it did not list is marked removed (or held)."""
+        new_link = None
+        stats = PlannerStats()
+        synced_before = _synced_rows(self.company).count()
+        with SeenIds() as seen, Prefetcher(self.client.delta_pages(None)) as pages:
+            for page in pages:
+                listed = [user for user in page.users if "@removed" not in user]
+                self.counts.add(contact_upsert_page(
+                    company=self.company, users=listed, include_guests=self.settings_row.include_guests,
+                    now=self.now, seen=seen))
+                if len(listed) < len(page.users):  # soft-deleted users Microsoft names in a full round
+                    removals = contact_apply_changes(
+                        company=self.company, users=[u for u in page.users if "@removed" in u],
+                        include_guests=True, now=self.now)
+                    self.counts.removed += removals.removed
+                    self.counts.skipped += removals.skipped
+                stats.grew(self.counts.created)
+                self._page_done()
+                new_link = page.delta_link or new_link
+            removed, held, notice = contact_mark_missing_removed(
+                company=self.company, seen=seen, synced_before=synced_before, now=self.now,
+                allow_removals=allow_removals)
+        self.counts.removed += removed
+        self.counts.removals_held += held
+        if notice:
+            self.notices.append(notice)
+        return new_link
+
+
 def _sync(run: SyncRun, *, allow_removals: bool, client: GraphClient | None) -> tuple[Counts, str]:
     company = run.company
     credentials, settings_row = _credentials(company)
     client = client or GraphClient(TokenSource(credentials))
+    key = delta_key(credentials, include_guests=settings_row.include_guests)
+    stored_link = settings_row.delta_link
+    start_link = stored_link if stored_link and settings_row.delta_for == key else ""
+    run.mode = SyncRun.Mode.INCREMENTAL if start_link else SyncRun.Mode.FULL
+    SyncRun.objects.filter(pk=run.pk).update(mode=run.mode)  # the history shows it while running
     try:
         client.tokens.access_token()  # a wrong secret or tenant fails here, before any page or transaction
-        counts = Counts()
-        now = timezone.now()
-        with SeenIds() as seen, Prefetcher(client.user_pages()) as pages, sqlite_page_cache(), transaction.atomic():
-            synced_before = _synced_rows(company).count()
-            # With nobody linked (checked once), pages skip the query for linked people.
-            follow_people = Person.objects.filter(company=company, aad_contact__isnull=False).exists()
-            stats = PlannerStats()
-            for page in pages:
-                counts.add(contact_upsert_page(company=company, users=page.users, now=now, seen=seen,
-                                               include_guests=settings_row.include_guests,
-                                               follow_people=follow_people))
-                stats.grew(counts.created)
-                counts.pages_read = page.number
-                sync_run_progress_set(run=run, pages_read=counts.pages_read, users_applied=counts.users_applied)
-            counts.removed, counts.removals_held, notice = contact_mark_missing_removed(
-                company=company, seen=seen, synced_before=synced_before, now=now, allow_removals=allow_removals)
-        return counts, notice
+        with sqlite_page_cache(), transaction.atomic():
+            work = _Run(run, client, settings_row, timezone.now())
+            new_link = None
+            if start_link:
+                try:
+                    new_link = work.changes(start_link)
+                except SyncError as error:
+                    if error.code != "delta_expired":
+                        raise
+                    # Same run, same transaction: read everything instead. Removals then come only from the
+                    # complete listing (with its hold), never from the interrupted round.
+                    work.notices.append(error.sentence)
+                    run.mode = SyncRun.Mode.FULL
+            if run.mode == SyncRun.Mode.FULL:
+                new_link = work.full_listing(allow_removals=allow_removals)
+            person_follow_contacts(company=company)
+            # Only if the settings still name this tenant and app, and nobody dropped the position meanwhile.
+            AadSettings.objects.filter(
+                pk=settings_row.pk, tenant_id=credentials.tenant_id, client_id=credentials.client_id,
+                delta_link=stored_link,
+            ).update(delta_link=new_link or "", delta_for=key if new_link else "")
+        return work.counts, " ".join(work.notices)
     finally:
         client.close()
 
@@ -395,6 +573,8 @@ def _sync(run: SyncRun, *, allow_removals: bool, client: GraphClient | None) -> 
 def sync_run_execute(*, run: SyncRun, allow_removals: bool = False, client: GraphClient | None = None) -> SyncRun:
     """Execute a queued run: mark it running, sync, and end it succeeded (counts) or failed (a sentence).
 
+    The run reads only the changes since the last one (mode incremental) when a change position (deltaLink)
+    of the same tenant and app is stored, else the full listing (mode full); see delta_link_drop().
     Microsoft, network and data errors become a failed run and are not raised. An unexpected error marks the
     run failed with a generic sentence and is re-raised. A run that is not queued (already executed, e.g. a
     redelivered task) is returned as it is. `client` replaces the Graph client built from the settings.
@@ -414,12 +594,15 @@ def sync_run_execute(*, run: SyncRun, allow_removals: bool = False, client: Grap
         raise
     finally:
         sync_run_progress_clear(run=run)
-    logger.info("Look-up %s of %s: %s", run.pk, slug, counts.as_dict())
-    return sync_run_mark_succeeded(run=run, counts=counts.as_dict(), notice=notice)
+    logger.info("Look-up %s of %s (%s): %s", run.pk, slug, run.mode, counts.as_dict())
+    return sync_run_mark_succeeded(run=run, counts={**counts.as_dict(), "mode": run.mode}, notice=notice)
 
 
 def sync_company_now(*, company: Company, trigger: str, requested_by: Person | None = None,
-                     allow_removals: bool = False, client: GraphClient | None = None) -> SyncRun:
-    """Create a run and execute it here (raises SyncAlreadyRunning when one is queued or running)."""
+                     allow_removals: bool = False, full: bool = False, client: GraphClient | None = None) -> SyncRun:
+    """Create a run and execute it here (raises SyncAlreadyRunning when one is queued or running).
+    `full` drops the stored change position first, so the run reads the full listing."""
     run = sync_run_create(company=company, trigger=trigger, requested_by=requested_by)
+    if full:
+        delta_link_drop(company=company)
     return sync_run_execute(run=run, allow_removals=allow_removals, client=client)

@@ -29,7 +29,7 @@ def test_page_shows_held_removals_notice(fake_ms, company, manager, client):
     sync_company_now(company=company, trigger=SyncRun.Trigger.COMMAND)
     setup.tenant.remove_user(users[0]["id"])
     setup.tenant.remove_user(users[1]["id"])
-    run = sync_company_now(company=company, trigger=SyncRun.Trigger.COMMAND)
+    run = sync_company_now(company=company, trigger=SyncRun.Trigger.COMMAND, full=True)
 
     html = page(client, manager)
 

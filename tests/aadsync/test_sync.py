@@ -37,8 +37,9 @@ def statement(sql: str) -> str:
 
 
 def writes(queries) -> list[str]:
+    """Writes to the directory (the run's own row and the stored delta position are aadsync's)."""
     return [q["sql"] for q in queries if statement(q["sql"]) in {"INSERT", "UPDATE", "DELETE", "COPY"}
-            and "aadsync_syncrun" not in q["sql"]]
+            and "aadsync_" not in q["sql"]]
 
 
 @pytest.fixture
@@ -206,18 +207,19 @@ def test_sync_of_a_generated_tenant_counts_every_kind(fake_ms, company):
 
 # Paging -----------------------------------------------------------------------------------------------------
 
-def test_sync_reads_every_page_with_select_and_top(fake_ms, company):
+def test_full_sync_reads_every_page_of_the_delta_listing(fake_ms, company):
     fake_ms.configure(company, users=2500)
 
     run = sync(company)
 
-    pages = fake_ms.requests_to("users")
-    assert run.pages_read == 3 and len(pages) == 3
-    assert pages[0]["query"]["$top"] == "999"
+    pages = fake_ms.requests_to()
+    assert run.mode == SyncRun.Mode.FULL
+    assert run.pages_read == 13 and len(pages) == 13  # Graph pages users/delta by 200
+    assert {page["endpoint"] for page in pages} == {"users_delta"}
     assert pages[0]["query"]["$select"].split(",") == [
         "id", "userPrincipalName", "givenName", "surname", "mail", "businessPhones", "mobilePhone",
         "accountEnabled", "userType"]
-    assert "$skiptoken" in pages[1]["query"] and "$skiptoken" in pages[2]["query"]
+    assert all("$skiptoken" in page["query"] for page in pages[1:])
     assert run.users_applied + run.skipped == 2500
     assert Contact.objects.filter(company=company).count() == run.created
 
@@ -256,7 +258,7 @@ def test_sync_applies_each_page_with_a_constant_number_of_queries(fake_ms, compa
 
 # Re-runs ----------------------------------------------------------------------------------------------------
 
-def test_resync_with_no_change_writes_nothing(fake_ms, company, make_user):
+def test_full_resync_with_no_change_writes_nothing(fake_ms, company, make_user):
     setup = fake_ms.configure(company, users=120)
     sync(company)
     linked = Contact.objects.filter(company=company).first()
@@ -266,14 +268,27 @@ def test_resync_with_no_change_writes_nothing(fake_ms, company, make_user):
     before = snapshot(company)
 
     with CaptureQueriesContext(connection) as queries:
-        run = sync(company)
+        run = sync(company, full=True)
 
     assert run.status == SyncRun.Status.SUCCEEDED
     assert writes(queries.captured_queries) == []
     assert (run.created, run.updated, run.removed) == (0, 0, 0)
-    assert run.unchanged == 120 - run.skipped
+    assert run.unchanged == 120 - run.skipped and run.mode == SyncRun.Mode.FULL
     assert snapshot(company) == before
     assert setup and person.pk
+
+
+def test_writes_helper_sees_updates(fake_ms, company):
+    """The no-write checks above would prove nothing if writes() could not see the engine's UPDATEs."""
+    user = graph_user()
+    setup = fake_ms.configure(company, users=[user])
+    sync(company)
+    setup.tenant.update_user(user["id"], givenName="Changed")
+
+    with CaptureQueriesContext(connection) as queries:
+        sync(company, full=True)
+
+    assert [statement(sql) for sql in writes(queries.captured_queries)] == ["UPDATE"]
 
 
 def test_rename_in_aad_reaches_the_linked_user_and_manager(fake_ms, company, make_user, manager):
@@ -312,7 +327,7 @@ def test_linked_person_edited_locally_is_brought_back_to_aad(fake_ms, company, m
     run = sync(company)
 
     person.refresh_from_db()
-    assert run.unchanged == 1  # the directory entry itself did not change
+    assert run.mode == SyncRun.Mode.INCREMENTAL and (run.updated, run.created) == (0, 0)  # nothing changed in AAD
     assert (person.first_name, person.last_name, person.email) == ("Kim", "Minsu", "kim@cm1.example")
 
 
@@ -342,7 +357,7 @@ def test_user_gone_from_a_complete_listing_is_marked_removed_not_deleted(fake_ms
     person = make_user(company, aad_contact=gone)
     setup.tenant.remove_user(users[0]["id"])
 
-    run = sync(company)
+    run = sync(company, full=True)
 
     assert run.removed == 1 and run.removals_held == 0 and run.notice == ""
     gone.refresh_from_db()
@@ -375,7 +390,7 @@ def test_removing_more_than_20_percent_is_held_and_said(fake_ms, company):
         setup.tenant.remove_user(user["id"])
     before = snapshot(company)
 
-    run = sync(company)
+    run = sync(company, full=True)
 
     assert run.status == SyncRun.Status.SUCCEEDED
     assert (run.removed, run.removals_held) == (0, 3)
@@ -391,7 +406,7 @@ def test_removing_exactly_20_percent_is_applied(fake_ms, company):
     for user in users[:2]:
         setup.tenant.remove_user(user["id"])
 
-    run = sync(company)
+    run = sync(company, full=True)
 
     assert (run.removed, run.removals_held) == (2, 0)
 
@@ -403,7 +418,7 @@ def test_held_removals_are_applied_when_allowed(fake_ms, company):
     for user in users[:3]:
         setup.tenant.remove_user(user["id"])
 
-    run = sync(company, allow_removals=True)
+    run = sync(company, allow_removals=True, full=True)
 
     assert (run.removed, run.removals_held) == (3, 0)
     assert Contact.objects.filter(company=company, aad_state=Contact.AadState.REMOVED).count() == 3
@@ -441,12 +456,12 @@ def test_failure_on_page_3_of_5_leaves_the_directory_untouched(fake_ms, company,
     before = snapshot(company)
     fake_ms.drop_connection(page=3)
 
-    run = sync(company)
+    run = sync(company, full=True)
 
     assert run.status == SyncRun.Status.FAILED
     assert "could not be reached" in run.error and "the connection was dropped" in run.error
     assert "Nothing in the Company Directory was changed." in run.error
-    assert [r["page"] for r in fake_ms.requests_to("users")][-1] == 3
+    assert [r["page"] for r in fake_ms.requests_to()][-1] == 3
     assert snapshot(company) == before
     linked.refresh_from_db()
     assert linked.first_name != "Linked"
@@ -484,7 +499,7 @@ def test_one_dropped_connection_is_retried(fake_ms, company, settings_fast_retri
     run = sync(company)
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
-    assert [r["page"] for r in fake_ms.requests_to("users")] == [1, 2, 2, 3]
+    assert [r["page"] for r in fake_ms.requests_to()] == [1, 2, 2, 3]
 
 
 def test_nextlink_loop_fails_the_run(fake_ms, company):
@@ -496,7 +511,7 @@ def test_nextlink_loop_fails_the_run(fake_ms, company):
 
     assert run.status == SyncRun.Status.FAILED
     assert "next-page link that was already read (page 2)" in run.error
-    assert len(fake_ms.requests_to("users")) == 2
+    assert len(fake_ms.requests_to()) == 2
     assert not Contact.objects.filter(company=company).exists()
 
 
@@ -508,7 +523,7 @@ def test_throttling_is_waited_out(fake_ms, company, settings_fast_retries):
     run = sync(company)
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
-    assert [r["page"] for r in fake_ms.requests_to("users")] == [1, 2, 2, 2, 3]
+    assert [r["page"] for r in fake_ms.requests_to()] == [1, 2, 2, 2, 3]
 
 
 def test_throttling_beyond_the_retries_fails_with_its_sentence(fake_ms, company, settings_fast_retries):
@@ -520,7 +535,7 @@ def test_throttling_beyond_the_retries_fails_with_its_sentence(fake_ms, company,
 
     assert run.status == SyncRun.Status.FAILED
     assert run.error.startswith("Microsoft kept throttling the look-up (HTTP 429, too many requests) through 2 retries")
-    assert len(fake_ms.requests_to("users")) == 1 + 3
+    assert len(fake_ms.requests_to()) == 1 + 3
     assert not Contact.objects.filter(company=company).exists()
 
 
@@ -643,7 +658,7 @@ def test_progress_is_visible_from_another_connection_while_running(fake_ms, comp
     """While page 4 of 4 is slow, the run's progress (pages read, users applied) is readable from elsewhere."""
     fake_ms.configure(company, users=400)
     fake_ms.ignore_top(100)
-    fake_ms.add_fault("latency", delay=0.6, endpoint="users", page=4)
+    fake_ms.add_fault("latency", delay=0.6, page=4)
     run = sync_run_create(company=company, trigger=COMMAND)
     seen = []
 
@@ -675,7 +690,7 @@ def test_command_prints_one_summary_line(fake_tenant, capsys):
 
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1
-    assert out[0].startswith("cm1-vertical: ")
+    assert out[0].startswith("cm1-vertical (full): ")
     assert " created, 0 updated, 0 unchanged, " in out[0] and " skipped; 1 pages in " in out[0]
     assert out[0].endswith(" s")
 

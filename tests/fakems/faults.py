@@ -12,11 +12,11 @@ AFTER = {"malformed_json", "nextlink_loop", "drop_mid_body"}
 
 @dataclass
 class Fault:
-    """One switch. `endpoint` is a route name ("users", "token", "discovery", ...; None: any),
+    """One switch. `endpoint` is a route name or a tuple of them ("users", "users_delta", "token", ...; None: any),
     `page` a 1-based page of a paged listing (None: any request), `times` how often it fires (None: always)."""
 
     kind: str
-    endpoint: str | None = None
+    endpoint: str | tuple[str, ...] | None = None
     page: int | None = None
     times: int | None = None
     status: int = 503
@@ -28,7 +28,8 @@ class Fault:
     def matches(self, endpoint: str, page: int | None) -> bool:
         if self.times is not None and self.hits >= self.times:
             return False
-        if self.endpoint is not None and self.endpoint != endpoint:
+        if self.endpoint is not None and endpoint not in (
+                self.endpoint if isinstance(self.endpoint, tuple) else (self.endpoint,)):
             return False
         return self.page is None or self.page == page
 

@@ -17,8 +17,13 @@ _CANONICAL = {name.lower(): name for name in KNOWN_PROPERTIES}
 READ_USERS_ROLES = {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 
 
+DELTA_PAGE = 200  # Graph pages users/delta by at most 200, whatever the client asks
+DELTA_TOKEN_TTL = 7 * 24 * 3600  # delta tokens for directory objects live about 7 days
+
+
 def register(ms) -> None:
     ms.router.add("GET", r"/v1\.0/users", list_users, name="users")
+    ms.router.add("GET", r"/v1\.0/users/delta", users_delta, name="users_delta")
 
 
 def graph_error(status: int, code: str, message: str, headers: dict | None = None) -> Response:
@@ -108,3 +113,81 @@ def list_users(ms, request):
         data["@odata.nextLink"] = page_link(
             ms, "/users", request, "$skiptoken", {"t": token.tenant_id, "o": offset + size, "p": page + 1})
     return Response.json(200, data)
+
+
+def delta_expired(ms) -> Response:
+    status, code = ms.delta_expired_answer
+    if status == 410:
+        return graph_error(410, code or "resyncRequired", "The delta token is no longer valid; a full "
+                                                          "synchronization is required.")
+    return graph_error(400, code or "syncStateNotFound", "The sync state generation is not found.")
+
+
+def delta_page_size(ms, request) -> int:
+    size = ms.page_size_override or ms.delta_page_size
+    prefer = request.headers.get("prefer", "")
+    for part in prefer.split(","):
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "odata.maxpagesize" and value.isdigit():
+            size = min(size, max(1, int(value)))
+    return size
+
+
+def users_delta(ms, request):
+    """Delta query: an initial round lists every user (soft-deleted ones as @removed) and ends with a
+    deltaLink; a round from a deltaLink returns only the users changed since, @removed for deleted ones.
+    `Prefer: return=minimal` sends only the changed properties of changed users."""
+    token, error = authorize(ms, request)
+    if error is not None:
+        return error
+    select, error = parse_select(request)
+    if error is not None:
+        return error
+    tenant = ms.directory.tenants[token.tenant_id]
+    minimal = "return=minimal" in request.headers.get("prefer", "").replace(" ", "").lower()
+    size = delta_page_size(ms, request)
+    if "$deltatoken" in request.query:  # a new round from a stored deltaLink
+        state = decode_token(request.query["$deltatoken"])
+        if (not state or state.get("t") != token.tenant_id or state.get("g") != tenant.delta_generation
+                or time.time() - state.get("at", 0) > ms.delta_token_ttl):
+            return delta_expired(ms)
+        state = {"t": token.tenant_id, "k": "changes", "s": state["s"], "e": tenant.seq, "o": 0, "p": 1}
+    elif "$skiptoken" in request.query:  # the next page of a round
+        state = decode_token(request.query["$skiptoken"])
+        if not state or state.get("t") != token.tenant_id:
+            return delta_expired(ms)
+    else:  # an initial round: everything now, and changes from now on in the next round
+        state = {"t": token.tenant_id, "k": "initial", "s": tenant.seq, "e": tenant.seq, "o": 0, "p": 1}
+
+    if state["k"] == "initial":
+        users = tenant.users
+        items = [project(user, select) for user in users[state["o"]: state["o"] + size]]
+        total = len(users) + len(tenant.soft_deleted)
+        if len(items) < size:  # soft-deleted users close an initial round, as @removed
+            extra = list(tenant.soft_deleted.items())[max(0, state["o"] - len(users)):][: size - len(items)]
+            items += [{"id": object_id, "@removed": {"reason": reason}} for object_id, reason in extra]
+    else:
+        changes = tenant.changes_between(state["s"], state["e"])
+        total = len(changes)
+        items = []
+        for object_id, props, reason in changes[state["o"]: state["o"] + size]:
+            if reason is not None:
+                items.append({"id": object_id, "@removed": {"reason": reason}})
+                continue
+            user = tenant.user(object_id)
+            if minimal and props is not None:
+                names = ["id"] + [name for name in select if name in props and name != "id"]
+            elif minimal:  # a new user under return=minimal: what it has, without nulls
+                names = [name for name in select if name == "id" or user.get(name) is not None]
+            else:
+                names = select
+            items.append(project(user, names))
+    data = {"@odata.context": f"{ms.graph_url}/$metadata#users({','.join(select)})", "value": items}
+    if state["o"] + size < total:
+        data["@odata.nextLink"] = page_link(ms, "/users/delta", request, "$skiptoken",
+                                            {**state, "o": state["o"] + size, "p": state["p"] + 1})
+    else:
+        data["@odata.deltaLink"] = page_link(ms, "/users/delta", request, "$deltatoken", {
+            "t": token.tenant_id, "s": state["e"], "g": tenant.delta_generation, "at": time.time()})
+    headers = {"Preference-Applied": "return=minimal"} if minimal else {}
+    return Response.json(200, data, headers)

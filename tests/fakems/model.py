@@ -55,6 +55,15 @@ class Tenant:
         self._users: dict[str, dict] = {}
         self._snapshot: list[dict] | None = None
         self.lock = threading.RLock()
+        # Change log for /users/delta: entry i has sequence number i + 1 and is (object_id, changed properties
+        # or None for "all" (added), removal reason or None). Soft-deleted users stay listed as @removed.
+        self.changes: list[tuple[str, frozenset | None, str | None]] = []
+        self.soft_deleted: dict[str, str] = {}
+        self.delta_generation = 0  # bumped to make every delta token issued before it invalid
+
+    @property
+    def seq(self) -> int:
+        return len(self.changes)
 
     # App registrations
     def add_app(self, client_id: str | None = None, *, secret: str | None = None, secret_expires_in=None,
@@ -70,6 +79,8 @@ class Tenant:
         with self.lock:
             for user in users:
                 self._users[user["id"]] = dict(user)
+                self.soft_deleted.pop(user["id"], None)
+                self.changes.append((user["id"], None, None))
                 added.append(user)
             self._snapshot = None
         return added
@@ -78,18 +89,41 @@ class Tenant:
         with self.lock:
             user = self._users[object_id]
             user.update(changes)
+            self.changes.append((object_id, frozenset(changes), None))
             self._snapshot = None
             return user
 
-    def remove_user(self, object_id: str) -> dict:
+    def remove_user(self, object_id: str, reason: str = "deleted") -> dict:
+        """Delete a user: "deleted" (gone for good) or "changed" (soft-deleted, restorable: add it back)."""
         with self.lock:
             user = self._users.pop(object_id)
+            if reason == "changed":
+                self.soft_deleted[object_id] = reason
+            self.changes.append((object_id, None, reason))
             self._snapshot = None
             return user
+
+    def changes_between(self, since: int, until: int) -> list[tuple[str, frozenset | None, str | None]]:
+        """The net change of each user touched in (since, until], in the order of their last change:
+        (object_id, properties changed (None: all), removal reason if the user is gone now)."""
+        with self.lock:
+            net: dict[str, tuple[frozenset | None, str | None]] = {}
+            for object_id, props, reason in self.changes[since:until]:
+                before = net.pop(object_id, (frozenset(), None))
+                if reason is not None:
+                    net[object_id] = (None, reason)
+                elif props is None or before[0] is None:
+                    net[object_id] = (None, None)
+                else:
+                    net[object_id] = (before[0] | props, None)
+            return [(object_id, props, reason if object_id not in self._users else None)
+                    for object_id, (props, reason) in net.items()]
 
     def clear_users(self) -> None:
         with self.lock:
             self._users.clear()
+            self.changes.clear()
+            self.soft_deleted.clear()
             self._snapshot = None
 
     def user(self, object_id: str) -> dict:

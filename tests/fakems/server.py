@@ -23,6 +23,8 @@ import trustme
 from tests.fakems import graph_routes, identity_routes, signin_routes
 from tests.fakems.faults import AFTER, Fault, Faults
 from tests.fakems.wire import Drop, Request, Response, Router
+
+LISTINGS = ("users", "users_delta")  # the endpoints a look-up pages through; the fault methods' default
 from tests.fakems.model import USER_READ_ALL, App, Directory, Tenant
 from tests.fakems.tenantgen import generate_users
 
@@ -106,6 +108,9 @@ class FakeMicrosoft:
         self.router = Router()
         self.requests: collections.deque[dict] = collections.deque(maxlen=10_000)
         self.page_size_override: int | None = None
+        self.delta_page_size = graph_routes.DELTA_PAGE
+        self.delta_token_ttl = graph_routes.DELTA_TOKEN_TTL
+        self.delta_expired_answer: tuple[int, str | None] = (400, None)
         self.grant_handlers: dict[str, callable] = {}
         identity_routes.register(self)
         graph_routes.register(self)
@@ -145,6 +150,9 @@ class FakeMicrosoft:
         self.faults.clear()
         self.requests.clear()
         self.page_size_override = None
+        self.delta_page_size = graph_routes.DELTA_PAGE
+        self.delta_token_ttl = graph_routes.DELTA_TOKEN_TTL
+        self.delta_expired_answer = (400, None)
         self.signin.reset()
 
     # Addresses
@@ -192,7 +200,7 @@ class FakeMicrosoft:
         return self.faults.add(Fault(kind, **options))
 
     def throttle(self, *, times: int | None = 1, retry_after: str | None = "1", status: int = 429,
-                 page: int | None = None, endpoint: str = "users") -> Fault:
+                 page: int | None = None, endpoint=LISTINGS) -> Fault:
         body = {"error": {"code": "TooManyRequests" if status == 429 else "ServiceUnavailable",
                           "message": "Too many requests" if status == 429 else "Service unavailable",
                           "innerError": {"date": _now_iso(), "request-id": _guid()}}}
@@ -204,32 +212,40 @@ class FakeMicrosoft:
         return self.throttle(status=status, **options)
 
     def drop_connection(self, *, page: int | None = None, times: int | None = None, mid_body: bool = False,
-                        endpoint: str = "users") -> Fault:
+                        endpoint=LISTINGS) -> Fault:
         return self.add_fault("drop_mid_body" if mid_body else "drop", page=page, times=times, endpoint=endpoint)
 
-    def malformed_json(self, *, page: int | None = None, times: int | None = None, endpoint: str = "users"):
+    def malformed_json(self, *, page: int | None = None, times: int | None = None, endpoint=LISTINGS):
         return self.add_fault("malformed_json", page=page, times=times, endpoint=endpoint)
 
-    def nextlink_loop(self, *, page: int = 2, endpoint: str = "users") -> Fault:
+    def nextlink_loop(self, *, page: int = 2, endpoint=LISTINGS) -> Fault:
         return self.add_fault("nextlink_loop", page=page, endpoint=endpoint)
 
-    def add_latency(self, seconds: float, *, endpoint: str | None = "users") -> Fault:
+    def add_latency(self, seconds: float, *, endpoint=LISTINGS) -> Fault:
         """Answer each request to `endpoint` `seconds` after it arrived (the fake's own work included)."""
         return self.add_fault("latency", delay=seconds, endpoint=endpoint)
 
     def ignore_top(self, page_size: int = 100) -> None:
-        """Answer every listing in pages of `page_size`, whatever $top asked (some proxies and clouds do)."""
+        """Answer every listing (/users and /users/delta) in pages of `page_size`, whatever $top asked."""
         self.page_size_override = page_size
 
+    def expire_delta_tokens(self, tenant: Tenant, *, status: int = 400, code: str | None = None) -> None:
+        """Make every delta token issued so far invalid: 400 syncStateNotFound (`code` may change the letter
+        case) or 410 Gone, as Microsoft answers once a token is older than about 7 days."""
+        tenant.delta_generation += 1
+        self.delta_expired_answer = (status, code)
+
     # Inspection
-    def requests_to(self, endpoint: str) -> list[dict]:
-        return [entry for entry in list(self.requests) if entry["endpoint"] == endpoint]
+    def requests_to(self, *endpoints: str) -> list[dict]:
+        """The logged requests to these route names (default: both user listings)."""
+        endpoints = endpoints or LISTINGS
+        return [entry for entry in list(self.requests) if entry["endpoint"] in endpoints]
 
     # Dispatch
     def dispatch(self, request: Request) -> Response:
         handler, name, groups = self.router.match(request.method, request.path)
         entry = {"method": request.method, "path": request.path, "query": dict(request.query),
-                 "endpoint": name, "at": time.time()}
+                 "prefer": request.headers.get("prefer"), "endpoint": name, "at": time.time()}
         self.requests.append(entry)
         if handler is None:
             status = 405 if name == "method" else 404

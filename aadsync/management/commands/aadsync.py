@@ -1,4 +1,4 @@
-"""aadsync --company SLUG: run one look-up now and print one summary line (exit 1 with the sentence on failure)."""
+"""aadsync --company SLUG [--full]: run one look-up now, print one summary line (exit 1 with the sentence on failure)."""
 from django.core.management.base import BaseCommand, CommandError
 
 from aadsync.models import SyncRun
@@ -10,7 +10,7 @@ from directory.models import Company
 def summary_line(run: SyncRun) -> str:
     seconds = run.duration_seconds or 0.0
     line = (
-        f"{run.company.slug}: {run.created} created, {run.updated} updated, {run.unchanged} unchanged, "
+        f"{run.company.slug} ({run.mode}): {run.created} created, {run.updated} updated, {run.unchanged} unchanged, "
         f"{run.disabled} disabled, {run.removed} removed, {run.skipped} skipped; "
         f"{run.pages_read} pages in {seconds:.2f} s"
     )
@@ -25,6 +25,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--company", required=True, help="company slug")
         parser.add_argument(
+            "--full",
+            action="store_true",
+            help="drop the stored change position and read the full listing (a full re-sync)",
+        )
+        parser.add_argument(
             "--allow-removals",
             action="store_true",
             help="apply removals even when more than the safety limit (20 %%) of synced entries would go",
@@ -37,7 +42,10 @@ class Command(BaseCommand):
             raise CommandError(f"No company with slug “{opts['company']}”.") from None
         try:
             run = sync_company_now(
-                company=company, trigger=SyncRun.Trigger.COMMAND, allow_removals=opts["allow_removals"]
+                company=company,
+                trigger=SyncRun.Trigger.COMMAND,
+                allow_removals=opts["allow_removals"],
+                full=opts["full"],
             )
         except SyncAlreadyRunning as exc:
             raise CommandError(str(exc)) from None
