@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from aadsync.dispatch import SyncUnavailable, sync_one_time_request
 from aadsync.run_status import sync_run_history, sync_run_latest, sync_run_status
 from aadsync.runs import SyncAlreadyRunning
+from aadsync.sync import delta_link_drop
 from directory.permissions import manager_required
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ def one_time_sync(request):
     """Queue a One-time Sync. Answers JSON for the page's script (202, or 409 with the reason), else redirects."""
     company = request.user.company
     try:
+        if request.POST.get("full") == "1":  # "Full re-sync": forget the change position first
+            delta_link_drop(company=company)
         run = sync_one_time_request(company=company, person=request.user)
         run.refresh_from_db()  # queued, or failed already if the broker could not take it
         message, status, level = QUEUED, 202, messages.INFO

@@ -9,6 +9,7 @@ from aadsync.services import Actor, aad_settings_update
 from aadsync.sync import delta_link_drop, sync_company_now
 from directory.models import Contact
 from tests.aadsync.test_sync import snapshot, writes
+from tests.aadsync.run_helpers import published  # noqa: F401 (fixture)
 from tests.fakems import make_guest, make_user
 
 pytestmark = pytest.mark.django_db
@@ -267,3 +268,32 @@ def test_history_keeps_the_mode_of_each_run(fake_ms, company, synced):
 
     assert list(SyncRun.objects.filter(company=company).order_by("pk").values_list("mode", flat=True)) == [
         "full", "full", "incremental"]
+
+
+# The MS AAD page ----------------------------------------------------------------------------------------------
+
+def test_full_resync_button_drops_the_position_and_queues_a_full_run(fake_ms, company, synced, manager_client,
+                                                                     published, django_capture_on_commit_callbacks):
+    from aadsync.sync import sync_run_execute
+
+    page = manager_client.get("/aad/").content.decode()
+    assert 'data-testid="full-resync"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager_client.post("/aad/sync/", {"full": "1"})
+
+    assert response.status_code == 302
+    assert stored_link(company) == ""
+    run = SyncRun.objects.get(pk=published[-1])
+    assert run.status == SyncRun.Status.QUEUED
+    assert sync_run_execute(run=run).mode == SyncRun.Mode.FULL
+
+
+def test_page_and_history_show_whether_runs_were_full_or_incremental(fake_ms, company, synced, manager_client):
+    sync(company)
+
+    latest = manager_client.get("/aad/").content.decode()
+    history = manager_client.get("/aad/history/").content.decode()
+
+    assert 'data-testid="run-mode">(incremental)' in latest
+    assert history.count('data-testid="run-mode">Incremental') == 1
+    assert history.count('data-testid="run-mode">Full') == 1
