@@ -328,7 +328,9 @@ def contact_apply_changes(*, company: Company, users: list[dict], include_guests
                 counts.updated += 1
         else:
             row = contact_row_from_graph(user)
-            if row[GUEST] and not include_guests:
+            # A new user comes with every property it has (userType always). Without userType this is a change
+            # (return=minimal) to an account this directory does not hold, e.g. a skipped guest: not a new row.
+            if "userType" not in user or (row[GUEST] and not include_guests):
                 counts.skipped += 1
                 continue
             creates.append((company.pk, object_id, *row, stamp, stamp))

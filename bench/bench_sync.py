@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_sync.py                    # everything, SQLite and PostgreSQL
     .venv/bin/python bench/bench_sync.py --db sqlite --sizes 10000 --skip-latency   # a quick look
 
-Prints, per database: first sync and no-change re-sync at each size (seconds, users/s, directory queries per
+Prints, per database: first sync and no-change full re-sync (manage.py aadsync --full) at each size (seconds, users/s, directory queries per
 page, INSERT/UPDATE statements of the re-sync, peak memory of the process), the ratio against a naive
 per-row update_or_create loop measured in the same process at --naive-users, and a run with the fake adding
 --latency seconds per page against pages x latency. Each measurement runs in a fresh child process with a
@@ -56,10 +56,11 @@ def reset_postgres(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def child(scenario: str, db: str, fake: Fake, args, **extra) -> dict:
+def child_env(db: str, fake: Fake, args) -> dict:
+    """The environment of a child: production settings (DEBUG off: Django would otherwise keep every query's
+    SQL in memory), a fresh database (SQLite file, or the PostgreSQL database dropped and created), the fake."""
     from cryptography.fernet import Fernet
 
-    # Production settings (DEBUG off: Django would otherwise keep every query's SQL in memory).
     env = {**os.environ, **fake.info["env"], "DJANGO_SETTINGS_MODULE": "cmportal.settings", "LOG_LEVEL": "WARNING",
            "PYTHONPATH": str(ROOT), "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "bench-only-" + "x" * 40,
            "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode()}
@@ -70,6 +71,11 @@ def child(scenario: str, db: str, fake: Fake, args, **extra) -> dict:
         env["DATABASE_URL"] = args.pg_url
     else:
         env["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
+    return env
+
+
+def child(scenario: str, db: str, fake: Fake, args, **extra) -> dict:
+    env = child_env(db, fake, args)
     spec = {"scenario": scenario, "fake": fake.info, **extra}
     out = subprocess.run([PY, __file__, "--child", json.dumps(spec)], cwd=ROOT, env=env, capture_output=True,
                          text=True)
@@ -199,11 +205,11 @@ def run_child(spec: dict) -> dict:
                             secret=fake["secret"], actor=Actor(person=None, source="bench"))
         return company
 
-    def timed_sync(company) -> tuple[float, SyncRun, StatementCounter]:
+    def timed_sync(company, full: bool = False) -> tuple[float, SyncRun, StatementCounter]:
         counter = StatementCounter()
         with connection.execute_wrapper(counter):
             started = time.perf_counter()
-            run = sync_company_now(company=company, trigger=SyncRun.Trigger.COMMAND)
+            run = sync_company_now(company=company, trigger=SyncRun.Trigger.COMMAND, full=full)
             elapsed = time.perf_counter() - started
         assert run.status == SyncRun.Status.SUCCEEDED, run.error
         return elapsed, run, counter
@@ -213,7 +219,7 @@ def run_child(spec: dict) -> dict:
         company = configured("bench")
         baseline = rss_mb()
         first_s, first, first_counter = timed_sync(company)
-        resync_s, again, resync_counter = timed_sync(company)
+        resync_s, again, resync_counter = timed_sync(company, full=True)  # the full listing again, unchanged
         assert again.unchanged == first.created, (again.unchanged, first.created)
         return {
             "users": fake["users"], "created": first.created, "pages": first.pages_read,

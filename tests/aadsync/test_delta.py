@@ -297,3 +297,16 @@ def test_page_and_history_show_whether_runs_were_full_or_incremental(fake_ms, co
     assert 'data-testid="run-mode">(incremental)' in latest
     assert history.count('data-testid="run-mode">Incremental') == 1
     assert history.count('data-testid="run-mode">Full') == 1
+
+
+def test_a_change_to_a_skipped_guest_does_not_create_a_row(fake_ms, company):
+    """Under return=minimal a renamed guest arrives as {id, givenName}: nothing says it is a guest."""
+    guest = make_guest()
+    setup = fake_ms.configure(company, users=[guest, make_user()])
+    sync(company)
+    setup.tenant.update_user(guest["id"], givenName="Renamed")
+
+    run = sync(company)
+
+    assert (run.mode, run.created, run.skipped) == (SyncRun.Mode.INCREMENTAL, 0, 1)
+    assert not Contact.objects.filter(object_id=guest["id"]).exists()

@@ -175,3 +175,79 @@ def test_the_fake_runs_standalone_as_a_context_manager(monkeypatch):
         app = ms.add_app(tenant, secret="s")
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", ms.ca_pem)
         assert get_token(ms, tenant, app, secret="s").status_code == 200
+
+
+# /users/delta -------------------------------------------------------------------------------------------------
+
+def delta_round(ms, token, url=None, prefer=None):
+    """Every page of a delta round: (users, deltaLink)."""
+    url = url or f"{ms.graph_url}/users/delta?$select=id,givenName,mail,userType"
+    headers = {"Authorization": f"Bearer {token}", **({"Prefer": prefer} if prefer else {})}
+    users = []
+    while True:
+        page = requests.get(url, headers=headers).json()
+        users += page["value"]
+        if "@odata.nextLink" in page:
+            url = page["@odata.nextLink"]
+            continue
+        return users, page["@odata.deltaLink"]
+
+
+def test_delta_initial_round_pages_by_200_and_ends_with_a_delta_link(world, token):
+    ms, tenant, _ = world
+    first = requests.get(f"{ms.graph_url}/users/delta?$select=id", headers={"Authorization": f"Bearer {token}"})
+    assert len(first.json()["value"]) == 200 and "@odata.nextLink" in first.json()
+    users, link = delta_round(ms, token)
+    assert [u["id"] for u in users] == [u["id"] for u in tenant.users]
+    assert "$deltatoken=" in link and "$select=id,givenName,mail,userType" in link
+
+
+def test_delta_round_from_a_link_returns_only_changes(world, token):
+    ms, tenant, _ = world
+    _, link = delta_round(ms, token)
+    a, b, c = tenant.users[:3]
+    tenant.update_user(a["id"], givenName="Changed")
+    tenant.remove_user(b["id"], reason="changed")
+    tenant.remove_user(c["id"])
+    changes, next_link = delta_round(ms, token, link)
+    assert changes == [
+        {"id": a["id"], "givenName": "Changed", "mail": a["mail"], "userType": a["userType"]},
+        {"id": b["id"], "@removed": {"reason": "changed"}},
+        {"id": c["id"], "@removed": {"reason": "deleted"}},
+    ]
+    assert delta_round(ms, token, next_link)[0] == []  # nothing since
+
+
+def test_delta_return_minimal_sends_only_changed_properties(world, token):
+    ms, tenant, _ = world
+    _, link = delta_round(ms, token)
+    user = tenant.users[5]
+    tenant.update_user(user["id"], givenName="Only")
+    changes, _ = delta_round(ms, token, link, prefer="return=minimal")
+    assert changes == [{"id": user["id"], "givenName": "Only"}]
+
+
+def test_soft_deleted_users_close_an_initial_round_as_removed(world, token):
+    ms, tenant, _ = world
+    gone = tenant.users[0]["id"]
+    tenant.remove_user(gone, reason="changed")
+    users, _ = delta_round(ms, token)
+    assert users[-1] == {"id": gone, "@removed": {"reason": "changed"}}
+
+
+@pytest.mark.parametrize(("status", "code"), [(400, "syncStateNotFound"), (410, None)])
+def test_expired_delta_tokens_are_refused(world, token, status, code):
+    ms, tenant, _ = world
+    _, link = delta_round(ms, token)
+    ms.expire_delta_tokens(tenant, status=status, code=code)
+    answer = requests.get(link, headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == status
+    assert answer.json()["error"]["code"] == code or status == 410
+
+
+def test_admin_endpoints_steer_a_standalone_fake(world):
+    ms, tenant, _ = world
+    url = f"{ms.authority_host}/_fake/tenants/{tenant.tenant_id}/changes"
+    answer = requests.post(url, json={"renamed": 3, "added": 2, "removed": 1}).json()
+    assert answer["users"] == 251
+    assert requests.get(f"{ms.authority_host}/_fake/requests").json()["counts"]["admin"] == 2
