@@ -87,8 +87,9 @@ def _any_prefix_q(word: str, fields, company: Company) -> Q:
 
 
 def _driving_word(words: list[str]) -> int:
-    """The word whose prefix range is likely the narrowest: the longest (the later one on a tie)."""
-    return max(range(len(words)), key=lambda i: (len(words[i]), i))
+    """The word whose prefix range is likely the narrowest: the longest, and on a tie the earlier one (the
+    last word is usually the one still being typed)."""
+    return max(range(len(words)), key=lambda i: (len(words[i]), -i))
 
 
 def _search_q(text: str, fields, company: Company) -> Q | None:
