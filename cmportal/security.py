@@ -1,5 +1,6 @@
 """Content-Security-Policy: our own scripts and styles only, no inline script, no framing."""
 from django.conf import settings
+from django.http import HttpResponseBadRequest
 
 
 def content_security_policy() -> str:
@@ -28,3 +29,17 @@ class ContentSecurityPolicyMiddleware:
         if not request.path.startswith("/admin/"):
             response.headers.setdefault("Content-Security-Policy", content_security_policy())
         return response
+
+
+class RejectNulInQueryMiddleware:
+    """A NUL character in the query string is never meaningful, and PostgreSQL refuses it in any text
+    comparison: answer 400 at the door instead of a server error deep in a search. (Forms refuse NUL in
+    posted fields with a message of their own.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()):
+            return HttpResponseBadRequest("The address holds a character that is not allowed (NUL). Remove it and try again.")
+        return self.get_response(request)

@@ -19,6 +19,7 @@ from directory.selectors import (
     contact_list,
 )
 from directory.services import CONTACT_FIELDS, contact_create, contact_delete, contact_update
+from directory.views.common import posted
 
 EXPORT_HEADER = (
     "first_name", "last_name", "email", "office_phone", "mobile_phone", "user_principal_name", "object_id", "sync",
@@ -106,7 +107,7 @@ def _manual_contact_or_404(request, pk: int) -> Contact:
 @manager_required
 @require_http_methods(["GET", "POST"])
 def contact_new(request):
-    form = ContactForm(request.POST or None)
+    form = ContactForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             contact = contact_create(company=request.user.company, data=form.cleaned_data)
@@ -123,7 +124,7 @@ def contact_new(request):
 def contact_edit(request, pk: int):
     contact = _manual_contact_or_404(request, pk)
     initial = {field: getattr(contact, field) for field in CONTACT_FIELDS}
-    form = ContactForm(request.POST or None, initial=initial)
+    form = ContactForm(posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             contact_update(contact=contact, data=form.cleaned_data)

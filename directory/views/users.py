@@ -12,6 +12,7 @@ from directory.permissions import manager_required
 from directory.selectors import AadAccount, aad_differences, user_get, user_list
 from directory.services import user_create, user_update
 from directory.views.aad_picker import confirm_step_form, picker_context
+from directory.views.common import posted
 
 USERS_PAGE_SIZE = 50
 USER_AAD_FIELDS = ("first_name", "last_name", "email")
@@ -42,7 +43,7 @@ def _render_form(request, form, person, differences=()):
 @require_http_methods(["GET", "POST"])
 def user_new(request):
     company = request.user.company
-    form = UserForm(request.POST or None, company=company)
+    form = UserForm(posted(request), company=company)
     if request.method == "POST" and form.is_valid():
         try:
             person = user_create(
@@ -67,7 +68,7 @@ def user_edit(request, pk: int):
         person = user_get(company=company, pk=pk)
     except Person.DoesNotExist:
         raise Http404("No such user in your company.") from None
-    form = UserForm(request.POST or None, company=company, person=person)
+    form = UserForm(posted(request), company=company, person=person)
     if request.method == "POST" and form.is_valid():
         contact = form.cleaned_data["aad_contact"]
         if contact is not None and contact.pk != person.aad_contact_id and not form.cleaned_data["aad_confirmed"]:
