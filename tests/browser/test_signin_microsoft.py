@@ -1,19 +1,13 @@
 """The whole "Sign in with Microsoft" round trip in chromium, through the fake Microsoft's account picker."""
 import pytest
 
-from tests.aadsync.test_signin import _contact_for
+from tests.aadsync.test_signin import signin_setup  # noqa: F401  (the fixture: a manager and a user linked)
 from tests.browser.conftest import screenshot
 
 
 @pytest.fixture
-def linked(fake_ms, company, manager, phone_user):
-    setup = fake_ms.configure(company, users=4)
-    users = [u for u in setup.tenant.users if u.get("userType") != "Guest" and u.get("accountEnabled", True)]
-    manager.aad_contact = _contact_for(company, users[0])
-    manager.save()
-    phone_user.aad_contact = _contact_for(company, users[1])
-    phone_user.save()
-    return users[0], users[1]
+def linked(signin_setup):
+    return signin_setup.manager_user, signin_setup.phone_user_user
 
 
 def test_manager_signs_in_with_microsoft(page, linked):
@@ -40,9 +34,8 @@ def test_user_signs_in_with_microsoft(page, linked, phone_user):
     screenshot(page, "cu-signed-in-with-microsoft")
 
 
-def test_unlinked_account_sees_what_to_do(page, linked, fake_ms, company):
-    spare = next(u for u in fake_ms.directory.tenants[next(iter(fake_ms.directory.tenants))].users
-                 if u["id"] not in {linked[0]["id"], linked[1]["id"]})
+def test_unlinked_account_sees_what_to_do(page, signin_setup):
+    spare = signin_setup.spare_user
     page.goto("/cu/login/")
     page.fill("#id_login_hint", "cm1-vertical")
     page.get_by_role("button", name="Sign in with Microsoft").click()
