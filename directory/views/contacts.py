@@ -8,6 +8,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from directory.csv_safety import spreadsheet_safe
 from directory.forms import ContactForm, DirectoryFilterForm, add_service_errors
 from directory.models import Contact
 from directory.permissions import manager_required
@@ -159,7 +160,7 @@ def _csv_lines(rows):
     yield writer.writerow(EXPORT_HEADER)
     chunk = []
     for row in rows:
-        chunk.append(writer.writerow(row))
+        chunk.append(writer.writerow([spreadsheet_safe(value) for value in row]))
         if len(chunk) >= EXPORT_ROWS_PER_CHUNK:
             yield "".join(chunk)
             chunk = []
