@@ -1,9 +1,10 @@
 """Object IDs a listing returned, spilled to a temporary file in sorted runs so memory stays bounded by a page.
 
 Finding the users a complete listing no longer returns needs "every ID seen" at the end. Holding them in a set
-grows with the tenant; instead each page's IDs are sorted and appended to a temp file as one run of fixed
-36-byte records, and at the end the runs are merged (heapq.merge, reading each run a few KB at a time) against
-the directory's synced rows read in the same (bytewise) order. Memory: one page, plus 4.6 KB per page read.
+grows with the tenant; instead the IDs of a few pages at a time are sorted and appended to a temp file as one
+run of fixed 36-byte records, and at the end the runs are merged (heapq.merge, reading each run a few KB at a
+time) against the directory's synced rows read in the same (bytewise) order. Memory: a buffer of 8,192 IDs (a few pages),
+plus 4.6 KB per 8,192 IDs read.
 """
 from __future__ import annotations
 
@@ -18,10 +19,14 @@ CHUNK = 128  # records read at a time from each run
 
 
 class SeenIds:
-    def __init__(self):
+    """IDs are buffered in memory up to `run_size` (a few pages) and then written as one sorted run."""
+
+    def __init__(self, run_size: int = 8192):
         self._file = tempfile.TemporaryFile(prefix="aadsync-seen-")
         self._runs: list[tuple[int, int]] = []  # (byte offset, record count)
         self._end = 0
+        self._buffer: list[str] = []
+        self._run_size = run_size
         self.count = 0
 
     def close(self) -> None:
@@ -34,8 +39,16 @@ class SeenIds:
         self.close()
 
     def add(self, object_ids: Iterable[str]) -> None:
-        """One run: the IDs of one page (canonical lower-case GUIDs)."""
-        ids = sorted(set(object_ids))
+        """The IDs of one page (canonical lower-case GUIDs)."""
+        before = len(self._buffer)
+        self._buffer.extend(object_ids)
+        self.count += len(self._buffer) - before
+        if len(self._buffer) >= self._run_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        ids = sorted(set(self._buffer))
+        self._buffer = []
         if not ids:
             return
         data = "".join(ids).encode("ascii")
@@ -43,7 +56,6 @@ class SeenIds:
         os.pwrite(self._file.fileno(), data, self._end)
         self._runs.append((self._end, len(ids)))
         self._end += len(data)
-        self.count += len(ids)
 
     def _run(self, offset: int, count: int) -> Iterator[str]:
         fd = self._file.fileno()
@@ -55,6 +67,7 @@ class SeenIds:
 
     def sorted(self) -> Iterator[str]:
         """Every ID once, in bytewise order."""
+        self._flush()
         last = None
         for object_id in heapq.merge(*(self._run(offset, count) for offset, count in self._runs)):
             if object_id != last:
