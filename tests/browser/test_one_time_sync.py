@@ -34,9 +34,9 @@ def worker(request, tmp_path, fake_ms, transactional_db, monkeypatch):
 def test_one_time_sync_shows_live_status_then_counts_and_the_run_in_history(
     page, login_as, manager, company, fake_ms, worker, request
 ):
-    fake_ms.configure(company, users=600)
-    fake_ms.ignore_top(100)  # six pages...
-    fake_ms.add_latency(0.6)  # ...slow enough to watch it run
+    fake_ms.configure(company, users=1000)
+    fake_ms.ignore_top(100)  # ten pages...
+    fake_ms.add_latency(0.5)  # ...slow enough to watch it run (and click again while it does)
     login_as(manager, PASSWORD)
     page.evaluate("window.samePage = true")  # gone if anything reloads the page
     button = page.get_by_role("button", name="One-time Sync")
@@ -59,7 +59,7 @@ def test_one_time_sync_shows_live_status_then_counts_and_the_run_in_history(
     assert page.evaluate("window.samePage") is True
     run = SyncRun.objects.get(company=company)
     assert (run.trigger, run.status, run.requested_by_id) == ("one-time", "succeeded", manager.pk)
-    assert run.created + run.skipped == 600 and run.pages_read == 6
+    assert run.created + run.skipped == 1000 and run.pages_read == 10
     assert f"{run.created} created" in counts.inner_text()
     screenshot(page, f"one-time-sync-{request.node.callspec.id}")
 
