@@ -81,7 +81,9 @@ def page_link(ms, path: str, request, token_name: str, state: dict) -> str:
     return f"{ms.graph_url}{path}?" + "&".join(keep)
 
 
-def project(user: dict, names: list[str]) -> dict:
+def project(user: dict, names: list[str], ms=None) -> dict:
+    if ms is not None and ms.raw_users:  # a payload as stored: missing keys stay missing, extra keys stay
+        return dict(user)
     return {name: user.get(name) for name in names}
 
 
@@ -107,7 +109,7 @@ def list_users(ms, request):
     chunk = users[offset: offset + size]
     data = {
         "@odata.context": f"{ms.graph_url}/$metadata#users({','.join(select)})",
-        "value": [project(user, select) for user in chunk],
+        "value": [project(user, select, ms) for user in chunk],
     }
     if offset + size < len(users):
         data["@odata.nextLink"] = page_link(
@@ -161,7 +163,7 @@ def users_delta(ms, request):
 
     if state["k"] == "initial":
         users = tenant.users
-        items = [project(user, select) for user in users[state["o"]: state["o"] + size]]
+        items = [project(user, select, ms) for user in users[state["o"]: state["o"] + size]]
         total = len(users) + len(tenant.soft_deleted)
         if len(items) < size:  # soft-deleted users close an initial round, as @removed
             extra = list(tenant.soft_deleted.items())[max(0, state["o"] - len(users)):][: size - len(items)]
@@ -181,7 +183,7 @@ def users_delta(ms, request):
                 names = [name for name in select if name == "id" or user.get(name) is not None]
             else:
                 names = select
-            items.append(project(user, names))
+            items.append(project(user, names, ms))
     data = {"@odata.context": f"{ms.graph_url}/$metadata#users({','.join(select)})", "value": items}
     if state["o"] + size < total:
         data["@odata.nextLink"] = page_link(ms, "/users/delta", request, "$skiptoken",

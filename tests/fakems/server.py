@@ -108,6 +108,7 @@ class FakeMicrosoft:
         self.router = Router()
         self.requests: collections.deque[dict] = collections.deque(maxlen=10_000)
         self.page_size_override: int | None = None
+        self.raw_users = False  # serve stored user dicts as they are, not projected on $select (payload fuzzing)
         self.delta_page_size = graph_routes.DELTA_PAGE
         self.delta_token_ttl = graph_routes.DELTA_TOKEN_TTL
         self.delta_expired_answer: tuple[int, str | None] = (400, None)
@@ -154,6 +155,7 @@ class FakeMicrosoft:
         self.delta_page_size = graph_routes.DELTA_PAGE
         self.delta_token_ttl = graph_routes.DELTA_TOKEN_TTL
         self.delta_expired_answer = (400, None)
+        self.raw_users = False
         self.signin.reset()
 
     # Addresses
