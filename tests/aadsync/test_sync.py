@@ -703,3 +703,18 @@ def test_command_failure_prints_the_sentence_and_exits_1(fake_ms, fake_tenant):
 
     assert str(failed.value).startswith("The app is not allowed to read users")
     assert failed.value.returncode == 1
+
+
+def test_command_keeps_stdout_one_line_and_says_held_removals_on_stderr(fake_ms, company, capsys):
+    users = [graph_user() for _ in range(4)]
+    setup = fake_ms.configure(company, users=users)
+    sync(company)
+    setup.tenant.remove_user(users[0]["id"])
+    setup.tenant.remove_user(users[1]["id"])
+
+    call_command("aadsync", "--company", company.slug, "--full")
+
+    captured = capsys.readouterr()
+    assert len(captured.out.strip().splitlines()) == 1
+    assert captured.out.strip().endswith("; 2 removals held")
+    assert "safety limit" in captured.err

@@ -52,5 +52,5 @@ class Command(BaseCommand):
         if run.status != SyncRun.Status.SUCCEEDED:
             raise CommandError(run.error or f"The look-up ended {run.status}.")
         self.stdout.write(summary_line(run))
-        if run.notice:
-            self.stdout.write(run.notice)
+        if run.notice:  # e.g. removals held: said on stderr, so that stdout stays one line
+            self.stderr.write(run.notice)
