@@ -85,6 +85,12 @@ SENTENCES = {
         "The stored Secret Code can no longer be decrypted (the portal's encryption key changed). Click Modify, "
         "paste the Secret Code again and save."
     ),
+    "database": (
+        "The portal's database failed during the look-up (the connection to it was lost, or it could not take "
+        "the writes), so the look-up stopped and undid what it had read. The next scheduled look-up will try "
+        "again; to try sooner, click One-time Sync in a few minutes. If it keeps happening, ask the operator to "
+        "check the database."
+    ),
     "internal": (
         "The look-up stopped on an internal error of the portal (run {run}); the operators can find it in the "
         "log. Try again later."

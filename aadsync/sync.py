@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models.functions import Collate
 from django.utils import timezone
 
@@ -570,7 +570,7 @@ class _Run:
         return new_link
 
 
-def _sync(run: SyncRun, *, allow_removals: bool, client: GraphClient | None) -> tuple[Counts, str]:
+def _sync(run: SyncRun, *, allow_removals: bool, client: GraphClient | None) -> Counts:
     company = run.company
     credentials, settings_row = _credentials(company)
     client = client or GraphClient(TokenSource(credentials))
@@ -602,7 +602,11 @@ def _sync(run: SyncRun, *, allow_removals: bool, client: GraphClient | None) -> 
                 pk=settings_row.pk, tenant_id=credentials.tenant_id, client_id=credentials.client_id,
                 delta_link=stored_link,
             ).update(delta_link=new_link or "", delta_for=key if new_link else "")
-        return work.counts, " ".join(work.notices)
+            # In the same transaction as the directory writes: should the database connection be lost during
+            # the commit, the run's row still says whether they were committed (_database_failure_record).
+            sync_run_mark_succeeded(run=run, counts={**work.counts.as_dict(), "mode": run.mode},
+                                    notice=" ".join(work.notices))
+        return work.counts
     finally:
         client.close()
 
@@ -612,19 +616,24 @@ def sync_run_execute(*, run: SyncRun, allow_removals: bool = False, client: Grap
 
     The run reads only the changes since the last one (mode incremental) when a change position (deltaLink)
     of the same tenant and app is stored, else the full listing (mode full); see delta_link_drop().
-    Microsoft, network and data errors become a failed run and are not raised. An unexpected error marks the
-    run failed with a generic sentence and is re-raised. A run that is not queued (already executed, e.g. a
-    redelivered task) is returned as it is. `client` replaces the Graph client built from the settings.
+    Microsoft, network and data errors become a failed run and are not raised; so does a database failure
+    (connection lost, database locked or full), recorded on a new connection when the old one is gone. An
+    unexpected error marks the run failed with a generic sentence and is re-raised. A run that is not queued
+    (already executed, e.g. a redelivered task) is returned as it is. `client` replaces the Graph client built
+    from the settings.
     """
     if not sync_run_claim(run=run):
         run.refresh_from_db()
         return run
     slug = run.company.slug
     try:
-        counts, notice = _sync(run, allow_removals=allow_removals, client=client)
+        counts = _sync(run, allow_removals=allow_removals, client=client)
     except SyncError as error:
         logger.warning("Look-up %s of %s failed: %s", run.pk, slug, error.code)
         return sync_run_mark_failed(run=run, error=f"{error.sentence} {NOTHING_CHANGED}")
+    except (OperationalError, InterfaceError):
+        logger.exception("Look-up %s of %s stopped: the database failed", run.pk, slug)
+        return _database_failure_record(run)
     except Exception:
         logger.exception("Look-up %s of %s stopped on an internal error", run.pk, slug)
         sync_run_mark_failed(run=run, error=f"{SyncError('internal', run=run.pk).sentence} {NOTHING_CHANGED}")
@@ -632,7 +641,21 @@ def sync_run_execute(*, run: SyncRun, allow_removals: bool = False, client: Grap
     finally:
         sync_run_progress_clear(run=run)
     logger.info("Look-up %s of %s (%s): %s", run.pk, slug, run.mode, counts.as_dict())
-    return sync_run_mark_succeeded(run=run, counts={**counts.as_dict(), "mode": run.mode}, notice=notice)
+    return run
+
+
+def _database_failure_record(run: SyncRun) -> SyncRun:
+    """End a run the database failed under. Its transaction was rolled back, unless the failure hit the commit
+    and the commit went through: then the row already says succeeded (recorded in that transaction) and stays.
+    A lost connection is replaced first (not inside a caller's transaction, which is the caller's to end).
+    If the database cannot be reached at all, the error propagates and the run stays "running" until the
+    dispatcher's reaper marks it failed, once its time limit has passed."""
+    if not connection.in_atomic_block and not connection.is_usable():
+        connection.close()  # the next query opens a new connection
+    if not SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.SUCCEEDED).exists():
+        sync_run_mark_failed(run=run, error=f"{SyncError('database').sentence} {NOTHING_CHANGED}")
+    run.refresh_from_db()  # the counts in memory were never committed
+    return run
 
 
 def sync_company_now(*, company: Company, trigger: str, requested_by: Person | None = None,
