@@ -29,8 +29,9 @@ CLAIM_FIELDS = ("id", "company_id", "company__timezone", "period", "weekday", "m
                 "exec_hour", "exec_minute", "exec_second")
 
 DIED = (
-    "The look-up stopped without finishing: its worker was stopped or lost, and after {minutes} minutes it was "
-    "marked failed. The directory was left as it was; the next look-up runs as scheduled, or click One-time Sync."
+    "The look-up stopped without finishing: its worker was stopped or lost, or could not reach the database to "
+    "record how it ended, and after {minutes} minutes it was marked failed. The directory was left as it was; "
+    "the next look-up runs as scheduled, or click One-time Sync."
 )
 NEVER_STARTED = (
     "The look-up waited more than {minutes} minutes for a worker and was given up. Check that the Celery worker "
@@ -57,6 +58,7 @@ class DispatchResult:
     queued: int = 0  # runs created and queued
     already_running: int = 0  # claimed companies skipped because a run was queued or running
     reaped: int = 0  # runs marked failed because their worker died or never took them
+    requeued: int = 0  # queued runs whose message was lost (e.g. the broker restarted), sent again
     scheduled: int = 0  # companies that used look-ups but had no next run time yet
 
 
@@ -124,14 +126,14 @@ def sync_due_dispatch(*, now: datetime | None = None, batch_size: int = CLAIM_BA
     A company with a run still queued or running is skipped, and its run time still moves on.
     """
     now = now or timezone.now()
-    result = DispatchResult(reaped=sync_runs_reap(now=now))
+    result = DispatchResult(reaped=sync_runs_reap(now=now), requeued=sync_runs_requeue_lost(now=now))
     next_runs: dict[tuple, datetime] = {}  # many companies share a schedule and a time zone
     while True:
         claimed = _dispatch_batch(now=now, batch_size=batch_size, next_runs=next_runs, result=result)
         if claimed < batch_size:
             break
     result.scheduled = _schedule_unscheduled(now=now)
-    if result.claimed or result.reaped or result.scheduled:
+    if result.claimed or result.reaped or result.requeued or result.scheduled:
         logger.info("Dispatcher: %s", result)
     return result
 
@@ -263,6 +265,41 @@ def sync_runs_reap(*, now: datetime | None = None) -> int:
     if died or never_started:
         logger.warning("Marked failed: %d look-up(s) whose worker died, %d never started.", died, never_started)
     return died + never_started
+
+
+def sync_runs_requeue_lost(*, now: datetime | None = None) -> int:
+    """Send again the message of every run queued longer than AAD_SYNC_REQUEUE_AFTER while the sync queue is
+    empty: no worker holds it (a worker claims a run as soon as it takes its message), so the message was lost,
+    e.g. Redis restarted without persistence. Sending it twice is harmless: only a still-queued run runs.
+    While the queue is not empty nothing is sent again; a run that waits too long is given up by the reaper."""
+    now = now or timezone.now()
+    run_ids = list(SyncRun.objects.filter(
+        status=SyncRun.Status.QUEUED, queued_at__lt=now - timedelta(seconds=settings.AAD_SYNC_REQUEUE_AFTER)
+    ).order_by("queued_at", "id").values_list("pk", flat=True))
+    if not run_ids:
+        return 0
+    try:
+        waiting = _sync_queue_size()
+    except Exception:  # noqa: BLE001 - any broker error: leave the runs to the reaper
+        logger.warning("Could not read the length of the look-up queue; nothing sent again.", exc_info=True)
+        return 0
+    if waiting:
+        return 0
+    logger.warning("%d look-up(s) queued for over %s s with an empty queue: their messages were lost; sending "
+                   "them again.", len(run_ids), settings.AAD_SYNC_REQUEUE_AFTER)
+    sync_runs_publish(run_ids)
+    return len(run_ids)
+
+
+def _sync_queue_size() -> int:
+    """Messages waiting in the look-up queue (not those a worker has taken)."""
+    from aadsync.tasks import sync_run_task  # the tasks module imports this one
+
+    app = sync_run_task.app
+    queue = app.amqp.router.route({}, sync_run_task.name)["queue"]
+    with app.connection_for_write() as broker:
+        broker.ensure_connection(max_retries=1)
+        return broker.default_channel.queue_declare(queue=queue.name).message_count
 
 
 def _minutes(seconds: int) -> str:

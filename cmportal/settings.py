@@ -177,6 +177,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 AAD_SYNC_TIME_LIMIT = int(os.environ.get("AAD_SYNC_TIME_LIMIT", "1800"))
 AAD_SYNC_REAP_GRACE = int(os.environ.get("AAD_SYNC_REAP_GRACE", "60"))
 AAD_SYNC_QUEUE_TIMEOUT = int(os.environ.get("AAD_SYNC_QUEUE_TIMEOUT", "3600"))
+# A run still queued after this many seconds while the sync queue is empty lost its message (a broker restarted
+# without persistence): the dispatcher sends it again.
+AAD_SYNC_REQUEUE_AFTER = int(os.environ.get("AAD_SYNC_REQUEUE_AFTER", "120"))
 AAD_DISPATCH_INTERVAL = float(os.environ.get("AAD_DISPATCH_INTERVAL", "30"))
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {

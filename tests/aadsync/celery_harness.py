@@ -47,20 +47,26 @@ class Broker:
             client.close()
 
 
-def redis_available() -> bool:
+def redis_ping(url: str) -> None:
+    """Fail loudly when Redis is not there: CI always has it, so a missing one is a fault, not a skip."""
     import redis
 
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
     try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
+        client.ping()
+    except redis.RedisError as error:
+        raise AssertionError(f"Redis at {url} does not answer ({error}); these tests need it: start redis-server "
+                             "or set TEST_CELERY_REDIS_URL.") from None
+    finally:
+        client.close()
 
 
-def make_broker(name: str, tmp_path: Path) -> Broker:
+def make_broker(name: str, tmp_path: Path, *, redis_url: str = REDIS_URL) -> Broker:
     if name == "redis":
+        redis_ping(redis_url)
         prefix = f"cmportal-test-{uuid.uuid4().hex[:12]}:"
-        return Broker(name, REDIS_URL, {"global_keyprefix": prefix, "visibility_timeout": 3600},
-                      {"CELERY_BROKER_URL": REDIS_URL, "CELERY_REDIS_KEY_PREFIX": prefix})
+        return Broker(name, redis_url, {"global_keyprefix": prefix, "visibility_timeout": 3600},
+                      {"CELERY_BROKER_URL": redis_url, "CELERY_REDIS_KEY_PREFIX": prefix})
     folder = tmp_path / "broker"
     for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
@@ -72,8 +78,11 @@ def make_broker(name: str, tmp_path: Path) -> Broker:
 
 def _reset_producer_pools() -> None:
     # Celery caches its connection pools on first use; drop them so the next publish uses the new broker.
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    # They live in kombu's process-wide registries, keyed by broker URL: clear those too, or a later test on
+    # the same URL would be handed the closed pool ("Acquire on closed pool").
+    from kombu import pools
+
+    pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
@@ -133,10 +142,13 @@ class CeleryProcesses:
         self.started[name] = process
         return process
 
-    def start_worker(self, name: str = "worker", concurrency: int = 2, wait: float = 60) -> subprocess.Popen:
+    def start_worker(self, name: str = "worker", concurrency: int = 2, wait: float = 60,
+                     queues: str | None = None) -> subprocess.Popen:
+        """A worker taking `queues` (comma-separated; default: all of them)."""
         process = self._start(name, ["worker", "--loglevel=INFO", f"--concurrency={concurrency}",
                                      f"--hostname={name}-{uuid.uuid4().hex[:8]}@%h",
-                                     "--without-gossip", "--without-mingle", "--without-heartbeat"])
+                                     "--without-gossip", "--without-mingle", "--without-heartbeat",
+                                     *([f"--queues={queues}"] if queues else [])])
         self.wait_for_log(name, " ready.", wait)
         return process
 

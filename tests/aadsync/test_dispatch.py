@@ -16,6 +16,7 @@ from aadsync.dispatch import (
     sync_one_time_request,
     sync_runs_publish,
     sync_runs_reap,
+    sync_runs_requeue_lost,
 )
 from aadsync.models import AadSettings, SyncRun
 from aadsync.runs import SyncAlreadyRunning, sync_run_create
@@ -260,6 +261,36 @@ def test_runs_that_cannot_be_queued_end_failed_instead_of_blocking(company, monk
     run.refresh_from_db()
     assert (run.status, run.error) == ("failed", NOT_QUEUED)
     sync_run_create(company=company, trigger=SyncRun.Trigger.ONE_TIME)  # the company is not blocked
+
+
+def test_queued_run_whose_message_was_lost_is_sent_again_once(company, settings, memory_broker):
+    settings.AAD_SYNC_REQUEUE_AFTER = 120
+    now = timezone.now()
+    run = _run(company, "queued", queued_at=now - timedelta(seconds=121))  # its message is in no queue
+
+    assert sync_runs_requeue_lost(now=now) == 1
+    assert sync_runs_requeue_lost(now=now) == 0  # its message waits in the queue now
+    assert [message.decode()[0] for message in memory_broker()] == [[run.pk]]
+    run.refresh_from_db()
+    assert run.status == "queued"
+
+
+def test_queued_run_is_not_sent_again_before_its_time(company, settings, memory_broker):
+    settings.AAD_SYNC_REQUEUE_AFTER = 120
+    now = timezone.now()
+    _run(company, "queued", queued_at=now - timedelta(seconds=119))
+    assert sync_runs_requeue_lost(now=now) == 0
+    assert memory_broker() == []
+
+
+def test_run_waiting_behind_other_messages_is_not_sent_again(company, make_company, settings, memory_broker):
+    settings.AAD_SYNC_REQUEUE_AFTER = 120
+    now = timezone.now()
+    _run(company, "queued", queued_at=now - timedelta(seconds=600))
+    ahead = sync_run_create(company=make_company(slug="ahead", name="Ahead"), trigger=SyncRun.Trigger.SCHEDULE)
+    sync_runs_publish([ahead.pk])
+    assert sync_runs_requeue_lost(now=now) == 0  # workers are busy, not the message lost
+    assert [message.decode()[0] for message in memory_broker()] == [[ahead.pk]]
 
 
 # ---- two dispatchers at once -----------------------------------------------------------------------------
