@@ -7,17 +7,14 @@ import pytest
 from playwright.sync_api import expect
 
 from aadsync.models import SyncRun
-from tests.aadsync.celery_harness import CeleryProcesses, make_broker, publishing_to, redis_available
+from tests.aadsync.celery_harness import CeleryProcesses, make_broker, publishing_to
 from tests.browser.conftest import screenshot
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.celery, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(params=[
-    pytest.param("redis", marks=pytest.mark.skipif(not redis_available(), reason="no Redis on 127.0.0.1:6379")),
-    "filesystem",
-])
+@pytest.fixture(params=["redis", "filesystem"])  # CI always has Redis: a missing one fails, never skips
 def worker(request, tmp_path, fake_ms, transactional_db, monkeypatch):
     """A Celery worker process, and this process (the live server) publishing to its broker."""
     broker = make_broker(request.param, tmp_path)

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from directory.models import Person
+from tests.aadsync.celery_harness import database_url_for_workers
 
 pytestmark = pytest.mark.django_db
 
@@ -64,12 +65,10 @@ def test_refuses_a_disabled_account(manager, make_synced, company):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_refusal_exits_with_status_1_and_one_line(manager, settings):
-    """Through manage.py as operators run it (a fresh process, so the test database must be a file)."""
-    database = settings.DATABASES["default"]
-    if database["ENGINE"].endswith("sqlite3") and "memory" in str(database["NAME"]):
-        pytest.skip("the in-memory SQLite test database is not visible to another process")
-    env = {"DATABASE_URL": _database_url(database), "PATH": "/usr/bin:/bin", "DJANGO_DEBUG": "1"}
+def test_a_refusal_exits_with_status_1_and_one_line(manager):
+    """Through manage.py as operators run it: a fresh process on the test database (on SQLite a file,
+    tests/conftest.py)."""
+    env = {"DATABASE_URL": database_url_for_workers(), "PATH": "/usr/bin:/bin", "DJANGO_DEBUG": "1"}
     result = subprocess.run(
         [sys.executable, "manage.py", "linkaad", "--company", "cm1-vertical", "--login", "rich", "--aad", "nobody@x"],
         cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True, timeout=60,
@@ -78,8 +77,3 @@ def test_a_refusal_exits_with_status_1_and_one_line(manager, settings):
     assert result.stderr.strip().count("\n") == 0
     assert "No account synced from MS AAD" in result.stderr
 
-
-def _database_url(database) -> str:
-    if database["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{database['NAME']}"
-    return f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
