@@ -31,6 +31,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.bench_sync import reset_postgres  # noqa: E402
+
 PY = sys.executable
 TARGETS_MS = {"page": 50.0, "search": 30.0}
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/cmportal_bench_dir"
@@ -47,19 +50,6 @@ LAST = ("Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martin
 
 
 # Parent --------------------------------------------------------------------------------------------------------
-
-def reset_postgres(url: str) -> None:
-    from urllib.parse import urlsplit
-
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
 
 def run_child(db: str, args) -> dict:
     tmp = tempfile.mkdtemp(prefix="bench-directory-")
