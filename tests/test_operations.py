@@ -73,3 +73,25 @@ def test_production_cookies_are_secure(tmp_path):
             "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.SECURE_SSL_REDIRECT)")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env)
     assert result.stdout.split() == ["True", "True", "True", "True"], result.stderr
+
+
+@pytest.mark.django_db
+def test_every_url_refuses_a_post_without_csrf_token(manager, company):
+    from django.test import Client
+
+    from tests.test_isolation import portal_routes
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(manager)
+    contact = company.contacts.create(first_name="Typed")
+    for route, name in portal_routes():
+        url = "/" + route.replace("<int:pk>", str(contact.pk))
+        response = client.post(url, {"first_name": "x"})
+        assert response.status_code == 403, (url, response.status_code)
+        assert b"CSRF" in response.content, url
+
+
+@pytest.mark.django_db
+def test_every_form_page_carries_a_csrf_token(manager_client):
+    for url in ("/aad/?mode=edit", "/users/new/", "/my-information/?mode=edit", "/directory/new/"):
+        assert b'name="csrfmiddlewaretoken"' in manager_client.get(url).content, url
