@@ -255,12 +255,7 @@ def contact_upsert_page(*, company: Company, users: list[dict], include_guests: 
             updates.append((*row, stamp, pk))
     creates = [(company.pk, object_id, *row, stamp, stamp) for object_id, row in incoming.items()]
     counts.created, counts.updated, counts.unchanged = len(creates), len(updates), unchanged
-    if creates:
-        contact_insert_rows(creates)
-    if updates:
-        contact_update_rows(updates)
-    counts.users_applied = counts.created + counts.updated + counts.unchanged
-    return counts
+    return _contact_write(creates, updates, counts)
 
 
 # Which Graph property sets which synced field (is_guest, aad_state, removed_reason, synced are derived).
@@ -347,6 +342,11 @@ def contact_apply_changes(*, company: Company, users: list[dict], include_guests
         if tuple(row) != current:
             updates.append((*row, stamp, pk))
             counts.removed += 1
+    return _contact_write(creates, updates, counts)
+
+
+def _contact_write(creates: list, updates: list, counts: Counts) -> Counts:
+    """One INSERT of the page's new rows and one UPDATE of its changed ones (none when there are none)."""
     if creates:
         contact_insert_rows(creates)
     if updates:
