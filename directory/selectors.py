@@ -92,6 +92,16 @@ def _driving_word(words: list[str]) -> int:
     return max(range(len(words)), key=lambda i: (len(words[i]), -i))
 
 
+def _driver_and_others(words: list[str], fields) -> tuple[int, Q]:
+    """The driving word's index, and the condition that every other word starts one of the fields."""
+    driver = _driving_word(words)
+    others = Q()
+    for i, word in enumerate(words):
+        if i != driver:
+            others &= _starts_any_q(word, fields)
+    return driver, others
+
+
 def _search_q(text: str, fields, company: Company) -> Q | None:
     """The whole text starts one of the fields, or every word starts one of them ("kim min" finds Kim Minsu).
 
@@ -107,11 +117,7 @@ def _search_q(text: str, fields, company: Company) -> Q | None:
     words = folded.split(" ")
     q = _any_prefix_q(folded, fields, company)
     if len(words) > 1:
-        driver = _driving_word(words)
-        others = Q()
-        for i, word in enumerate(words):
-            if i != driver:
-                others &= _starts_any_q(word, fields)
+        driver, others = _driver_and_others(words, fields)
         for field in fields:
             q |= _prefix_q(field, words[driver], company) & others
     return q
@@ -231,11 +237,7 @@ def aad_account_search(*, company: Company, text: str, person: Person | None = N
         words = folded.split(" ")
         drivers = [(folded, Q())]
         if len(words) > 1:
-            driver = _driving_word(words)
-            others = Q()
-            for i, word in enumerate(words):
-                if i != driver:
-                    others &= _starts_any_q(word, AAD_PICKER_FIELDS)
+            driver, others = _driver_and_others(words, AAD_PICKER_FIELDS)
             drivers.append((words[driver], others))
         walks = [
             _with_lower_aliases(offered, AAD_PICKER_FIELDS)
