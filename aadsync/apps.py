@@ -1,4 +1,4 @@
-"""MS AAD settings, the Graph/MSAL client, the sync engine, scheduling and Microsoft sign-in."""
+"""MS AAD settings, the Graph/MSAL client, the sync engine, scheduling and look-up history."""
 from django.apps import AppConfig
 
 

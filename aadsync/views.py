@@ -9,7 +9,7 @@ from aadsync.dispatch import one_time_sync_blocker
 from aadsync.forms import AadSettingsForm
 from aadsync.models import SyncRun
 from aadsync.services import Actor, aad_settings_get, aad_settings_update
-from aadsync.signin import callback_url
+from aadsync.redirect_uri import signin_redirect_uri
 from directory.permissions import manager_required
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ def _page_context(request, row, form, editing: bool) -> dict:
         "latest_run": SyncRun.objects.filter(company=company).first(),
         "company": company,
         "menu": "aad",
-        "callback_url": callback_url(request),
+        "callback_url": signin_redirect_uri(request),
         "sync_blocker": one_time_sync_blocker(settings_row=row),
     }
 

@@ -1,11 +1,17 @@
-"""Password sign-in for the CM portal (managers) and the Customer User portal (users)."""
+"""Password sign-in for the CM portal (managers) and the Customer User portal (users), and the logout."""
 from django import forms
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from directory import throttle
 from directory.models import Person
+
+# Set by an identity provider's sign-in (aadlogin): its sign-out URL, offered after the portal's own logout.
+IDP_LOGOUT_URL = "idp_logout_url"
 
 
 def home_url_for(person) -> str:
@@ -70,3 +76,16 @@ class UserLoginView(ManagerLoginView):
         "portal_code": "cu",
         "other_portal": ("Customer Manager portal", "/login/"),
     }
+
+
+@require_POST
+def portal_logout(request):
+    """End the portal session; after a Microsoft sign-in, offer Microsoft's sign-out too."""
+    was_user = request.user.is_authenticated and request.user.role == Person.Role.USER
+    idp_logout_url = request.session.get(IDP_LOGOUT_URL)
+    logout(request)
+    login_url = reverse("cu-login" if was_user else "login")
+    if not idp_logout_url:
+        return redirect(login_url)
+    return render(request, "registration/logged_out.html",
+                  {"login_url": login_url, "microsoft_logout_url": idp_logout_url})

@@ -1,7 +1,7 @@
 """The whole "Sign in with Microsoft" round trip in chromium, through the fake Microsoft's account picker."""
 import pytest
 
-from tests.aadsync.test_signin import signin_setup  # noqa: F401  (the fixture: a manager and a user linked)
+from tests.aadlogin.test_signin import signin_setup  # noqa: F401  (the fixture: a manager and a user linked)
 from tests.browser.conftest import screenshot
 
 

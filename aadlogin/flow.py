@@ -1,20 +1,21 @@
-"""Sign in with Microsoft: the MSAL authorization-code flow (PKCE, state, nonce) per company, one callback URL.
+"""The MSAL authorization-code flow (PKCE, state, nonce) per company, with one callback URL for every company.
 
 The person first names their company (portal domain), or types their e-mail or portal ID; the company's
 own app registration (tenant ID, client ID, secret) runs the flow. The callback verifies the id_token
-itself (aadsync.idtoken) and signs in the one active person linked to the token's `oid`.
+itself (aadlogin.idtoken) and signs in the one active person linked to the token's `oid`.
 """
 import logging
 import re
 import time
+from urllib.parse import urlencode
 
 import msal
 import requests
 from django.conf import settings
-from django.urls import reverse
 
-from aadsync.idtoken import IdTokenRejected, verify_id_token
+from aadlogin.idtoken import IdTokenRejected, verify_id_token
 from aadsync.models import AadSettings
+from aadsync.redirect_uri import signin_redirect_uri
 from aadsync.services import aad_secret_plain
 from directory.models import Company, Contact, Person
 from directory.selectors import person_for_aad_object_id
@@ -30,12 +31,6 @@ PORTAL_ID_RE = re.compile(r"^[^@\s]+@(?P<slug>[a-z0-9-]+)$")
 
 class SignInRefused(Exception):
     """A sentence that tells the person what to do; nobody is signed in."""
-
-
-def callback_url(request) -> str:
-    base = getattr(settings, "AAD_REDIRECT_BASE_URL", "")
-    path = reverse("aad-callback")
-    return f"{base.rstrip('/')}{path}" if base else request.build_absolute_uri(path)
 
 
 def company_for_hint(*, company_slug: str = "", login_hint: str = "") -> Company:
@@ -106,7 +101,7 @@ def signin_start(request, *, company: Company, portal: str, login_hint: str = ""
     app = _msal_app(row)
     flow = app.initiate_auth_code_flow(
         SIGNIN_SCOPES,
-        redirect_uri=callback_url(request),
+        redirect_uri=signin_redirect_uri(request),
         login_hint=login_hint if "@" in login_hint and not PORTAL_ID_RE.match(login_hint) else None,
         # query, not form_post: a cross-site POST back would arrive without our SameSite=Lax session cookie,
         # so the flow (state, nonce, PKCE verifier) kept in the session could not be found.
@@ -190,7 +185,5 @@ def _linked_person(company: Company, claims: dict) -> Person:
 
 
 def microsoft_logout_url(*, tenant_id: str, post_logout_redirect_uri: str) -> str:
-    from urllib.parse import urlencode
-
     query = urlencode({"post_logout_redirect_uri": post_logout_redirect_uri})
     return f"{settings.AAD_AUTHORITY_HOST}/{tenant_id}/oauth2/v2.0/logout?{query}"
