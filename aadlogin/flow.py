@@ -69,7 +69,7 @@ def company_for_hint(*, company_slug: str = "", login_hint: str = "") -> Company
 
 def signin_settings(company: Company) -> AadSettings:
     row = AadSettings.objects.filter(company=company).first()
-    if row is None or not row.use_lookup or not (row.tenant_id and row.client_id and row.secret_encrypted):
+    if row is None or not row.use_lookup or not row.is_complete:
         raise SignInRefused(
             f"Microsoft sign-in is not turned on for {company.name}. Sign in with your ID and password, "
             "or ask your manager to set User Look-Up Usage to Use on the MS AAD page."

@@ -64,7 +64,7 @@ class DispatchResult:
 
 def one_time_sync_blocker(*, settings_row: AadSettings) -> str:
     """Why One-time Sync cannot run now, as a sentence saying what to do; "" when it can."""
-    if not (settings_row.tenant_id and settings_row.client_id and settings_row.has_secret):
+    if not settings_row.is_complete:
         return (
             "One-time Sync needs the Tenant ID, Client ID and Secret Code: click Modify, enter them, "
             "set User Look-Up Usage to Use and save."

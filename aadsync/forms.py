@@ -1,28 +1,15 @@
 """The MS AAD settings form: validation only; saving goes through aadsync.services."""
-import re
-
 from django import forms
 
 from aadsync.models import AadSettings
+from aadsync.validators import guid_clean
 
-GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 AZURE_HINT = "Registered in the Azure AD Portal"
 USAGE_CHOICES = [("use", "Use"), ("not-use", "Not Use")]
 
 
 def _two_digit_choices(upper: int) -> list[tuple[int, str]]:
     return [(value, f"{value:02d}") for value in range(upper + 1)]
-
-
-def validate_guid(value: str, label: str) -> str:
-    value = value.strip()
-    if not GUID_RE.match(value):
-        raise forms.ValidationError(
-            f"{label} must be a GUID like 43d42458-b9c9-4619-aa06-c8a1e2f3b4c5 "
-            "(copy it from the app registration's Overview page in the Azure AD portal).",
-            code="guid",
-        )
-    return value.lower()
 
 
 class AadSettingsForm(forms.Form):
@@ -60,26 +47,17 @@ class AadSettingsForm(forms.Form):
 
     @classmethod
     def initial_from(cls, row: AadSettings) -> dict:
-        return {
-            "use_lookup": "use" if row.use_lookup else "not-use",
-            "tenant_id": row.tenant_id,
-            "client_id": row.client_id,
-            "period": row.period,
-            "weekday": row.weekday,
-            "month_day": row.month_day,
-            "exec_hour": row.exec_hour,
-            "exec_minute": row.exec_minute,
-            "exec_second": row.exec_second,
-            "include_guests": row.include_guests,
-        }
+        initial = {name: getattr(row, name) for name in AadSettings.EDITABLE_FIELDS}
+        initial["use_lookup"] = "use" if row.use_lookup else "not-use"
+        return initial
 
     def clean_tenant_id(self):
         value = self.cleaned_data["tenant_id"].strip()
-        return validate_guid(value, "Tenant ID") if value else ""
+        return guid_clean(value, "Tenant ID") if value else ""
 
     def clean_client_id(self):
         value = self.cleaned_data["client_id"].strip()
-        return validate_guid(value, "Client ID") if value else ""
+        return guid_clean(value, "Client ID") if value else ""
 
     def clean(self):
         cleaned = super().clean()

@@ -5,15 +5,16 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from aadsync import schedule
 from directory.models import Company
 
 
 class AadSettings(models.Model):
     class Period(models.TextChoices):
-        HOURLY = "hourly", "Every hour"
-        DAILY = "daily", "Every day"
-        WEEKLY = "weekly", "Every week"
-        MONTHLY = "monthly", "Every month"
+        HOURLY = schedule.HOURLY, "Every hour"
+        DAILY = schedule.DAILY, "Every day"
+        WEEKLY = schedule.WEEKLY, "Every week"
+        MONTHLY = schedule.MONTHLY, "Every month"
 
     class Weekday(models.IntegerChoices):
         MONDAY = 0, "Monday"
@@ -30,13 +31,13 @@ class AadSettings(models.Model):
     client_id = models.CharField("Client ID", max_length=36, blank=True)
     secret_encrypted = models.TextField(blank=True, editable=False)
     period = models.CharField("User Look-Up Period", max_length=10, choices=Period.choices, default=Period.DAILY)
-    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, default=Weekday.MONDAY)
+    weekday = models.PositiveSmallIntegerField("Weekday", choices=Weekday.choices, default=Weekday.MONDAY)
     month_day = models.PositiveSmallIntegerField(
-        default=1, validators=[MinValueValidator(1), MaxValueValidator(31)]
+        "Day of month", default=1, validators=[MinValueValidator(1), MaxValueValidator(31)]
     )
-    exec_hour = models.PositiveSmallIntegerField(default=2, validators=[MaxValueValidator(23)])
-    exec_minute = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(59)])
-    exec_second = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(59)])
+    exec_hour = models.PositiveSmallIntegerField("Execution hour", default=2, validators=[MaxValueValidator(23)])
+    exec_minute = models.PositiveSmallIntegerField("Execution minute", default=0, validators=[MaxValueValidator(59)])
+    exec_second = models.PositiveSmallIntegerField("Execution second", default=0, validators=[MaxValueValidator(59)])
     include_guests = models.BooleanField("Include guest accounts", default=False)
     next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
     delta_link = models.TextField(blank=True, editable=False)
@@ -58,12 +59,26 @@ class AadSettings(models.Model):
             ),
         ]
 
+    # The fields a manager edits on the MS AAD page (the secret apart): the form's initial data and the change
+    # log's labels (each field's verbose name) come from this one list.
+    EDITABLE_FIELDS = ("use_lookup", "tenant_id", "client_id", "period", "weekday", "month_day",
+                       "exec_hour", "exec_minute", "exec_second", "include_guests")
+
     def __str__(self) -> str:
         return f"MS AAD settings of {self.company}"
+
+    @classmethod
+    def field_label(cls, name: str) -> str:
+        return str(cls._meta.get_field(name).verbose_name)
 
     @property
     def has_secret(self) -> bool:
         return bool(self.secret_encrypted)
+
+    @property
+    def is_complete(self) -> bool:
+        """Tenant ID, Client ID and a secret are stored: enough to ask Microsoft for a token."""
+        return bool(self.tenant_id and self.client_id and self.secret_encrypted)
 
     @property
     def execution_time_display(self) -> str:

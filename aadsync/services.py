@@ -11,19 +11,6 @@ from aadsync.models import AadSettings, AadSettingsChange
 from aadsync.schedule import Schedule, next_run_after
 from directory.models import Company, Person
 
-# Fields a manager edits on the MS AAD page, with the labels the change log shows.
-AUDITED_FIELDS = {
-    "use_lookup": "User Look-Up Usage",
-    "tenant_id": "Tenant ID",
-    "client_id": "Client ID",
-    "period": "User Look-Up Period",
-    "weekday": "Weekday",
-    "month_day": "Day of month",
-    "exec_hour": "Execution hour",
-    "exec_minute": "Execution minute",
-    "exec_second": "Execution second",
-    "include_guests": "Include guest accounts",
-}
 SECRET_LABEL = "Secret Code"
 
 
@@ -51,17 +38,17 @@ def aad_settings_update(*, company: Company, data: dict, secret: str | None, act
     """Apply validated values; an empty `secret` keeps the stored one. Returns the changed field labels."""
     row = AadSettings.objects.select_for_update().get(pk=aad_settings_get(company=company).pk)
     changed = []
-    for name, label in AUDITED_FIELDS.items():
+    for name in AadSettings.EDITABLE_FIELDS:
         if name in data and getattr(row, name) != data[name]:
             setattr(row, name, data[name])
-            changed.append(label)
+            changed.append(AadSettings.field_label(name))
     if secret:
         # A new value always counts as a change; the old one cannot be compared without decrypting.
         row.secret_encrypted = crypto.encrypt(secret)
         changed.append(SECRET_LABEL)
     if not changed:
         return []
-    if {"Tenant ID", "Client ID"} & set(changed):
+    if {AadSettings.field_label("tenant_id"), AadSettings.field_label("client_id")} & set(changed):
         # Another tenant or app: any stored incremental-sync position belongs to the old one.
         row.delta_link = ""
         row.delta_for = ""

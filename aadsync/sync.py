@@ -460,7 +460,7 @@ def contact_mark_missing_removed(*, company: Company, seen: SeenIds, synced_befo
 
 def _credentials(company: Company) -> tuple[Credentials, AadSettings]:
     row = AadSettings.objects.filter(company=company).first()
-    if row is None or not (row.tenant_id and row.client_id and row.secret_encrypted):
+    if row is None or not row.is_complete:
         raise SyncError("not_configured")
     try:
         secret = aad_secret_plain(settings_row=row)

@@ -6,6 +6,7 @@ from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, Collate, Lower
 
+from directory.linking import aad_person_values
 from directory.models import CONTACT_SEARCH_FIELDS, Company, Contact, Person
 
 # The AAID ID dropdown matches these; the Company Directory search adds the phones.
@@ -207,6 +208,9 @@ class AadAccount:
             "last_name": self.last_name,
             "email": self.email,
             "upn": self.user_principal_name,
+            # What a manager's Name becomes when they link this account (My Information locks it).
+            "name": aad_person_values(role=Person.Role.MANAGER, first_name=self.first_name,
+                                      last_name=self.last_name, email=self.email).get("display_name", ""),
         }
 
 
@@ -283,14 +287,6 @@ def aad_contact_resolve(*, company: Company, value: str) -> Contact | None:
     return contact
 
 
-def person_holding_contact(*, contact: Contact, exclude: Person | None = None) -> Person | None:
-    """Who has linked this AAD account, if anyone (other than `exclude`)."""
-    queryset = Person.objects.filter(aad_contact=contact)
-    if exclude is not None and exclude.pk:
-        queryset = queryset.exclude(pk=exclude.pk)
-    return queryset.first()
-
-
 def person_for_aad_object_id(*, company: Company, object_id: str) -> Person | None:
     """The active person linked to the company's AAD account with this object ID (for Microsoft sign-in)."""
     return (
@@ -317,13 +313,3 @@ def user_list(*, company: Company, search: str = "") -> QuerySet:
 def user_get(*, company: Company, pk: int) -> Person:
     """A phone user of the company (never a manager: their AAD link is theirs to set)."""
     return Person.objects.select_related("site", "aad_contact").get(company=company, pk=pk, role=Person.Role.USER)
-
-
-def aad_differences(*, person: Person, contact: Contact, fields=("first_name", "last_name", "email")) -> list[dict]:
-    """Where the person's saved values differ from the AAD account's (AAD's win when they are linked)."""
-    labels = {"first_name": "First name", "last_name": "Last name", "email": "E-mail"}
-    return [
-        {"field": field, "label": labels[field], "current": getattr(person, field), "aad": getattr(contact, field)}
-        for field in fields
-        if getattr(person, field) != getattr(contact, field)
-    ]

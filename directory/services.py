@@ -3,8 +3,14 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from directory.linking import (
+    AAD_OWNED_FIELDS,
+    aad_link_check,
+    aad_values_apply,
+    holder_message,
+    person_holding_contact,
+)
 from directory.models import Company, Contact, Person, Site
-from directory.selectors import person_holding_contact
 
 DEFAULT_SITE_NAME = "Main"
 
@@ -47,42 +53,6 @@ def manager_create(*, company: Company, login: str, name: str, email: str, passw
 
 # --- Linking a person to an MS AAD account --------------------------------------------------------------------
 
-AAD_OWNED_FIELDS = ("first_name", "last_name", "email")
-
-
-def _holder_message(holder: Person) -> str:
-    return (
-        f"This AAD account is already linked to {holder.get_role_display().lower()} {holder.username}; "
-        "each AAD account can be linked only once. Pick another account, or unlink it there first."
-    )
-
-
-def aad_link_check(*, person: Person, contact: Contact) -> None:
-    """The linking rules: same company, synced from AAD, active there, and nobody else has it."""
-    if contact.company_id != person.company_id:
-        raise ValidationError({"aad_contact": "That AAD account is not in your company's directory."}, code="company")
-    if not contact.synced or not contact.object_id:
-        raise ValidationError(
-            {"aad_contact": "Only accounts synced from MS AAD (Sync = Yes) can be linked; this entry was typed in."},
-            code="not_synced",
-        )
-    if contact.aad_state != Contact.AadState.ACTIVE:
-        state = "disabled in AAD" if contact.aad_state == Contact.AadState.DISABLED else "removed from AAD"
-        raise ValidationError(
-            {"aad_contact": f"That AAD account is {state}; only active accounts can be linked."}, code="inactive"
-        )
-    holder = person_holding_contact(contact=contact, exclude=person)
-    if holder is not None:
-        raise ValidationError({"aad_contact": _holder_message(holder)}, code="taken")
-
-
-def _apply_aad_values(person: Person, contact: Contact) -> None:
-    """AAD wins: a linked person's names and e-mail are the account's (empty AAD values keep ours)."""
-    for field in AAD_OWNED_FIELDS:
-        value = getattr(contact, field)
-        if value:
-            setattr(person, field, value)
-
 
 def _set_link(person: Person, contact: Contact | None) -> None:
     if contact is None:
@@ -91,7 +61,7 @@ def _set_link(person: Person, contact: Contact | None) -> None:
     if contact.pk != person.aad_contact_id:
         aad_link_check(person=person, contact=contact)
     person.aad_contact = contact
-    _apply_aad_values(person, contact)
+    aad_values_apply(person, contact)
 
 
 def _uniqueness_errors(person: Person) -> dict[str, str]:
@@ -107,7 +77,7 @@ def _uniqueness_errors(person: Person) -> dict[str, str]:
     if person.aad_contact_id:
         holder = person_holding_contact(contact=person.aad_contact, exclude=person)
         if holder is not None:
-            errors["aad_contact"] = _holder_message(holder)
+            errors["aad_contact"] = holder_message(holder)
     return errors
 
 
@@ -124,7 +94,8 @@ def _save_person(person: Person, update_fields=None) -> None:
 
 
 def person_link_aad(*, person: Person, contact: Contact) -> Person:
-    """Link a user or manager to one synced, active AAD account of their company; AAD's names and e-mail win.
+    """Link a user or manager to one synced, active AAD account of their company; AAD's values win at once,
+    exactly as the next look-up would apply them (directory.linking.aad_person_values).
 
     The unique column is the final word when two requests race for the same account: the loser gets a
     ValidationError naming who has it.
@@ -132,7 +103,7 @@ def person_link_aad(*, person: Person, contact: Contact) -> Person:
     previous = person.aad_contact
     _set_link(person, contact)
     try:
-        _save_person(person, update_fields=["aad_contact", *AAD_OWNED_FIELDS])
+        _save_person(person, update_fields=["aad_contact", *AAD_OWNED_FIELDS, "display_name"])
     except ValidationError:
         person.aad_contact = previous
         raise

@@ -45,15 +45,16 @@ def _selected_contact(form, person: Person | None) -> Contact | None:
     return person.aad_contact if person is not None else None
 
 
-def picker_context(form, person: Person | None, *, picker_for: str, lock: tuple[str, ...]) -> dict:
-    """Template context for templates/directory/partials/aad_picker.html."""
+def picker_context(form, person: Person | None, *, picker_for: str, lock: dict[str, str]) -> dict:
+    """Template context for templates/directory/partials/aad_picker.html. `lock` maps the form fields that follow
+    the picked account to the Person fields behind them (e.g. My Information's name -> display_name)."""
     contact = _selected_contact(form, person)
     return {
         "aad_picker": {
             "for": picker_for,
             "lock": " ".join(lock),
             "selected": AadAccount.from_contact(contact) if contact is not None else None,
-            "saved": {field: getattr(person, field) for field in lock} if person is not None else None,
+            "saved": {field: getattr(person, attr) for field, attr in lock.items()} if person is not None else None,
             "saved_link": person.aad_contact.object_id if person is not None and person.aad_contact else "",
         }
     }

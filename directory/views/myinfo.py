@@ -7,11 +7,12 @@ from django.views.decorators.http import require_http_methods
 
 from directory.forms import MyInformationForm, add_service_errors
 from directory.permissions import manager_required
-from directory.selectors import aad_differences
+from directory.linking import aad_differences
 from directory.services import manager_update_self
 from directory.views.aad_picker import confirm_step_form, picker_context
 
-MANAGER_AAD_FIELDS = ("email",)
+# My Information's fields that follow the manager's AAD account, and the Person fields behind them.
+MANAGER_AAD_FIELDS = {"name": "display_name", "email": "email"}
 
 
 def _render(request, form, editing: bool, differences=()):
@@ -37,7 +38,8 @@ def my_information(request):
     if form.is_valid():
         contact = form.cleaned_data["aad_contact"]
         if contact is not None and contact.pk != manager.aad_contact_id and not form.cleaned_data["aad_confirmed"]:
-            differences = aad_differences(person=manager, contact=contact, fields=MANAGER_AAD_FIELDS)
+            differences = aad_differences(person=manager, contact=contact,
+                                          shown=tuple(MANAGER_AAD_FIELDS.values()))
             if differences:
                 form = confirm_step_form(MyInformationForm, request.POST, manager=manager)
                 return _render(request, form, editing=True, differences=differences)

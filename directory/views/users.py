@@ -9,7 +9,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from directory.forms import UserForm, add_service_errors
 from directory.models import Person
 from directory.permissions import manager_required
-from directory.selectors import AadAccount, aad_differences, user_get, user_list
+from directory.linking import aad_differences
+from directory.selectors import AadAccount, user_get, user_list
 from directory.services import user_create, user_update
 from directory.views.aad_picker import confirm_step_form, picker_context
 from directory.views.common import posted
@@ -35,7 +36,8 @@ def _render_form(request, form, person, differences=()):
         "company": request.user.company,
         "differences": differences,
         "menu": "user",
-        **picker_context(form, person, picker_for=str(person.pk) if person else "", lock=USER_AAD_FIELDS),
+        **picker_context(form, person, picker_for=str(person.pk) if person else "",
+                         lock={field: field for field in USER_AAD_FIELDS}),
     })
 
 
@@ -72,7 +74,7 @@ def user_edit(request, pk: int):
     if request.method == "POST" and form.is_valid():
         contact = form.cleaned_data["aad_contact"]
         if contact is not None and contact.pk != person.aad_contact_id and not form.cleaned_data["aad_confirmed"]:
-            differences = aad_differences(person=person, contact=contact, fields=USER_AAD_FIELDS)
+            differences = aad_differences(person=person, contact=contact, shown=USER_AAD_FIELDS)
             if differences:
                 form = confirm_step_form(UserForm, request.POST, company=company, person=person)
                 return _render_form(request, form, person, differences)

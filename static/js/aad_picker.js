@@ -7,7 +7,7 @@
 
   var DIRECT_LABEL = "-- Direct Input --";
   var DEBOUNCE_MS = 200;
-  var FIELD_LABELS = { first_name: "First name", last_name: "Last name", email: "E-mail" };
+  var FIELD_LABELS = { first_name: "First name", last_name: "Last name", email: "E-mail", name: "Name" };
 
   function el(tag, className, text) {
     var node = document.createElement(tag);

@@ -28,7 +28,7 @@ def test_result_rows_carry_what_the_form_fills(manager_client, aad_account):
     row = manager_client.get(URL, {"q": "minsu"}).json()["results"][0]
     assert row == {"id": aad_account.object_id, "label": "Minsu Kim (minsu.kim@vertical.onmicrosoft.com)",
                    "first_name": "Minsu", "last_name": "Kim", "email": "minsu.kim@vertical.com",
-                   "upn": "minsu.kim@vertical.onmicrosoft.com"}
+                   "upn": "minsu.kim@vertical.onmicrosoft.com", "name": "Minsu Kim"}
 
 
 def test_offers_only_synced_active_unlinked_accounts_of_the_company(manager_client, company, other_company,

@@ -32,9 +32,13 @@ def test_edit_mode_has_the_fields_and_the_dropdown(manager_client):
 def test_manager_links_their_own_account(manager_client, manager, make_synced, company):
     mine = make_synced(company, "Rich", "Kang", email="rich@vertical.com", upn="rich@vertical.onmicrosoft.com")
     response = manager_client.post("/my-information/", _form(aad_contact=mine.user_principal_name))
+    assert response.status_code == 200  # the name changes to AAD's: shown first, saved on confirmation
+    assert "<th scope=\"row\">Name</th><td>rich</td><td>Rich Kang</td>" in response.content.decode()
+    response = manager_client.post("/my-information/", _form(aad_contact=mine.user_principal_name,
+                                                             aad_confirmed="True"))
     assert response.status_code == 302
     manager.refresh_from_db()
-    assert manager.aad_contact == mine
+    assert (manager.aad_contact, manager.display_name) == (mine, "Rich Kang")
     assert "rich@vertical.onmicrosoft.com" in manager_client.get("/my-information/").content.decode()
 
 
@@ -46,7 +50,7 @@ def test_different_email_is_shown_before_saving_and_aad_wins(manager_client, man
     manager_client.post("/my-information/", _form(aad_contact=aad_account.object_id, aad_confirmed="True"))
     manager.refresh_from_db()
     assert (manager.aad_contact, manager.email, manager.display_name) == (aad_account, "minsu.kim@vertical.com",
-                                                                          "rich")
+                                                                          "Minsu Kim")
 
 
 def test_name_is_at_most_24_characters(manager_client):

@@ -189,7 +189,8 @@ def test_manager_update_self_links_own_account_and_checks_password_length(manage
         manager_update_self(manager=manager, name="rich", email="rich@vertical.com", password="x" * 16)
     manager_update_self(manager=manager, name="Rich K", email="rich@vertical.com", aad_contact=aad_account)
     manager.refresh_from_db()
-    assert (manager.display_name, manager.aad_contact, manager.email) == ("Rich K", aad_account,
+    # AAD wins at once, exactly as the next look-up would: the typed name gives way to the account's.
+    assert (manager.display_name, manager.aad_contact, manager.email) == ("Minsu Kim", aad_account,
                                                                           "minsu.kim@vertical.com")
 
 

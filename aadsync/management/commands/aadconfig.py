@@ -5,10 +5,9 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from aadsync.forms import AadSettingsForm
+from aadsync.models import AadSettings
 from aadsync.services import Actor, aad_settings_get, aad_settings_update
 from directory.models import Company
-
-PERIODS = ["hourly", "daily", "weekly", "monthly"]
 
 
 def parse_time(value: str) -> tuple[int, int, int]:
@@ -29,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--tenant-id", required=True, help="Directory (tenant) ID, a GUID")
         parser.add_argument("--client-id", required=True, help="Application (client) ID, a GUID")
         parser.add_argument("--secret-stdin", action="store_true", help="read the client secret from standard input")
-        parser.add_argument("--period", choices=PERIODS, help="look-up period")
+        parser.add_argument("--period", choices=AadSettings.Period.values, help="look-up period")
         parser.add_argument("--weekday", type=int, choices=range(7), help="0=Monday ... 6=Sunday (weekly)")
         parser.add_argument("--month-day", type=int, choices=range(1, 32), help="1-31 (monthly)")
         parser.add_argument("--time", help="execution time HH:MM:SS in the company's time zone")
