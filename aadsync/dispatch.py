@@ -6,15 +6,13 @@ from functools import partial
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-from celery.utils import uuid
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from aadsync.errors import SyncError, minutes
 from aadsync.models import AadSettings, SyncRun
-from aadsync.runs import SyncAlreadyRunning, sync_run_create
+from aadsync.runs import SyncAlreadyRunning, sync_run_create, sync_runs_end, sync_time_limits
 from aadsync.schedule import next_run_after
 from aadsync.services import aad_schedule, aad_settings_get
 from aadsync.sync import sync_run_execute
@@ -24,29 +22,8 @@ logger = logging.getLogger(__name__)
 
 # Companies claimed per transaction: short row locks, and memory bounded however many are due.
 CLAIM_BATCH = 1000
-PUBLISH_CHUNK = 500  # messages per Redis pipeline
 CLAIM_FIELDS = ("id", "company_id", "company__timezone", "period", "weekday", "month_day",
                 "exec_hour", "exec_minute", "exec_second")
-
-DIED = (
-    "The look-up stopped without finishing: its worker was stopped or lost, or could not reach the database to "
-    "record how it ended, and after {minutes} minutes it was marked failed. The directory was left as it was; "
-    "the next look-up runs as scheduled, or click One-time Sync."
-)
-NEVER_STARTED = (
-    "The look-up waited more than {minutes} minutes for a worker and was given up. Check that the Celery worker "
-    "is running, then click One-time Sync."
-)
-NOT_QUEUED = (
-    "The look-up could not be queued because the task queue (Celery broker) is unreachable. "
-    "Try One-time Sync again in a minute; if it keeps failing, ask the operator to check the broker."
-)
-TIMED_OUT = (
-    "The look-up took longer than {minutes} minutes and was stopped; the directory was left as it was. "
-    "Try again later; if it keeps happening, ask the operator to raise AAD_SYNC_TIME_LIMIT."
-)
-NOT_USE = "Not run: User Look-Up Usage was set to Not Use before this scheduled look-up started."
-
 
 class SyncUnavailable(Exception):
     """One-time Sync cannot run with the company's current MS AAD settings; the message says what to do."""
@@ -87,34 +64,23 @@ def sync_one_time_request(*, company: Company, person: Person | None) -> SyncRun
 def sync_runs_publish(run_ids: list[int]) -> None:
     """Queue one sync task per run. Call it after the runs' transaction has committed.
 
-    Thousands of runs can come due at once, so this skips apply_async()'s per-call overhead: it builds each
-    message with Celery's own message API and, on Redis, sends each chunk in one pipeline (several times
-    faster; see bench/bench_dispatch.py). A run whose message could not be sent ends failed at once.
+    Thousands of runs can come due at once: every message goes through one producer (one broker connection),
+    which apply_async reuses when it is given it. A run whose message could not be sent ends failed at once.
     """
     from aadsync.tasks import sync_run_task  # the tasks module imports this one
 
-    amqp = sync_run_task.app.amqp
-    queue = amqp.router.route({}, sync_run_task.name)["queue"]
-    sent, declare = 0, [queue]  # declaring the queue once is enough
+    sent = 0
     try:
         with sync_run_task.app.producer_or_acquire() as producer:
-            for start in range(0, len(run_ids), PUBLISH_CHUNK):
-                chunk = run_ids[start:start + PUBLISH_CHUNK]
-                with producer.batch(max_size=len(chunk)):  # flushed when the block ends
-                    for run_id in chunk:
-                        message = amqp.create_task_message(
-                            uuid(), sync_run_task.name, (run_id,), {}, argsrepr=f"({run_id},)", kwargsrepr="{}"
-                        )
-                        amqp.send_task_message(producer, sync_run_task.name, message, queue=queue, declare=declare)
-                        declare = []
-                sent += len(chunk)
+            for run_id in run_ids:
+                sync_run_task.apply_async((run_id,), producer=producer)
+                sent += 1
     except Exception:
         # A run left queued with no message would block its company's next runs until it is given up.
         # (Some of these may have been sent after all: their task then finds the run failed and does nothing.)
         logger.exception("Could not queue %d look-up(s): the Celery broker is unreachable.", len(run_ids) - sent)
-        SyncRun.objects.filter(pk__in=run_ids[sent:], status=SyncRun.Status.QUEUED).update(
-            status=SyncRun.Status.FAILED, error=NOT_QUEUED, finished_at=timezone.now()
-        )
+        sync_runs_end(SyncRun.objects.filter(pk__in=run_ids[sent:]), status=SyncRun.Status.FAILED,
+                      error=SyncError("not_queued").sentence)
 
 
 def sync_due_dispatch(*, now: datetime | None = None, batch_size: int = CLAIM_BATCH) -> DispatchResult:
@@ -255,13 +221,13 @@ def sync_runs_reap(*, now: datetime | None = None) -> int:
     """Mark failed the runs whose worker died mid-run (past their time limit) or that no worker ever took."""
     now = now or timezone.now()
     limit = settings.AAD_SYNC_TIME_LIMIT + settings.AAD_SYNC_REAP_GRACE
-    died = SyncRun.objects.filter(
-        status=SyncRun.Status.RUNNING, started_at__lt=now - timedelta(seconds=limit)
-    ).update(status=SyncRun.Status.FAILED, finished_at=now, error=DIED.format(minutes=_minutes(limit)))
+    died = len(sync_runs_end(
+        SyncRun.objects.filter(status=SyncRun.Status.RUNNING, started_at__lt=now - timedelta(seconds=limit)),
+        status=SyncRun.Status.FAILED, error=SyncError("died", minutes=minutes(limit)).sentence, now=now))
     timeout = settings.AAD_SYNC_QUEUE_TIMEOUT
-    never_started = SyncRun.objects.filter(
-        status=SyncRun.Status.QUEUED, queued_at__lt=now - timedelta(seconds=timeout)
-    ).update(status=SyncRun.Status.FAILED, finished_at=now, error=NEVER_STARTED.format(minutes=_minutes(timeout)))
+    never_started = len(sync_runs_end(
+        SyncRun.objects.filter(status=SyncRun.Status.QUEUED, queued_at__lt=now - timedelta(seconds=timeout)),
+        status=SyncRun.Status.FAILED, error=SyncError("never_started", minutes=minutes(timeout)).sentence, now=now))
     if died or never_started:
         logger.warning("Marked failed: %d look-up(s) whose worker died, %d never started.", died, never_started)
     return died + never_started
@@ -302,10 +268,6 @@ def _sync_queue_size() -> int:
         return broker.default_channel.queue_declare(queue=queue.name).message_count
 
 
-def _minutes(seconds: int) -> str:
-    return f"{seconds / 60:g}"
-
-
 def sync_run_start(*, run_id: int) -> SyncRun | None:
     """Execute a queued run. A message for a run that is no longer queued (finished, given up, or delivered
     twice) does nothing; a scheduled run whose company switched to Not Use meanwhile does not run."""
@@ -316,18 +278,14 @@ def sync_run_start(*, run_id: int) -> SyncRun | None:
     if run.trigger == SyncRun.Trigger.SCHEDULE and not AadSettings.objects.filter(
         company_id=run.company_id, use_lookup=True
     ).exists():
-        SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED).update(
-            status=SyncRun.Status.FAILED, finished_at=timezone.now(), error=NOT_USE
-        )
+        sync_runs_end(SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED), status=SyncRun.Status.FAILED,
+                      error=SyncError("not_use").sentence)
         return None
     return sync_run_execute(run=run)
 
 
-def sync_run_stop_at_time_limit(*, run_id: int, seconds: int) -> None:
-    """End a run that its task's time limit interrupted (the sync engine rolled its writes back), saying so
-    rather than leaving the engine's generic "internal error" sentence."""
-    now = timezone.now()
-    SyncRun.objects.filter(pk=run_id).exclude(status=SyncRun.Status.SUCCEEDED).update(
-        status=SyncRun.Status.FAILED, error=TIMED_OUT.format(minutes=_minutes(seconds)),
-        finished_at=Coalesce("finished_at", Value(now)),
-    )
+def sync_run_stop_at_time_limit(*, run_id: int) -> None:
+    """End a run that its task's time limit interrupted before the engine could (the engine ends the runs it
+    executes itself), saying so."""
+    sync_runs_end(SyncRun.objects.filter(pk=run_id), status=SyncRun.Status.FAILED,
+                  error=SyncError("timed_out", minutes=minutes(sync_time_limits()[1])).sentence)

@@ -91,6 +91,24 @@ SENTENCES = {
         "again; to try sooner, click One-time Sync in a few minutes. If it keeps happening, ask the operator to "
         "check the database."
     ),
+    "died": (
+        "The look-up stopped without finishing: its worker was stopped or lost, or could not reach the database to "
+        "record how it ended, and after {minutes} minutes it was marked failed. The directory was left as it was; "
+        "the next look-up runs as scheduled, or click One-time Sync."
+    ),
+    "never_started": (
+        "The look-up waited more than {minutes} minutes for a worker and was given up. Check that the Celery worker "
+        "is running, then click One-time Sync."
+    ),
+    "not_queued": (
+        "The look-up could not be queued because the task queue (Celery broker) is unreachable. "
+        "Try One-time Sync again in a minute; if it keeps failing, ask the operator to check the broker."
+    ),
+    "timed_out": (
+        "The look-up took longer than {minutes} minutes and was stopped; the directory was left as it was. "
+        "Try again later; if it keeps happening, ask the operator to raise AAD_SYNC_TIME_LIMIT."
+    ),
+    "not_use": "Not run: User Look-Up Usage was set to Not Use before this scheduled look-up started.",
     "internal": (
         "The look-up stopped on an internal error of the portal (run {run}); the operators can find it in the "
         "log. Try again later."
@@ -109,6 +127,11 @@ class SyncError(Exception):
     @property
     def sentence(self) -> str:
         return str(self)
+
+
+def minutes(seconds: float) -> str:
+    """Seconds as minutes for a sentence: 660 -> "11", 9 -> "0.15"."""
+    return f"{seconds / 60:g}"
 
 
 def redact(text: str, *secrets: str) -> str:

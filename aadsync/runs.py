@@ -1,15 +1,28 @@
-"""Sync history rows: create one run per company at a time, record progress and how each run ends.
+"""A look-up's whole life: created (queued), claimed (running), ended (succeeded or failed), and its live progress.
 
-Progress while a run is in progress: the run's directory writes happen in ONE transaction (a failure leaves
-the directory as it was), so progress cannot go through that transaction, and on SQLite a second connection
-could not write while it holds the lock. Progress therefore goes to the Django cache (file-based on one
-machine by default, Redis via CACHE_URL in production), keyed by run; `sync_run_progress(run)` reads it from
-any process. The final figures are stored on the SyncRun row when the run ends.
+Every way a run ends goes through `sync_runs_end`: the engine's success or failure, a run whose worker died, one no
+worker took, one whose message could not be queued, one stopped at its time limit, one whose company switched to
+Not Use. After the ending commits, `sync_runs_ended` is called with the ended runs' ids: the one place where work
+that follows a run (e-mail to managers, quarantine of a failing schedule) hooks in.
+
+Progress while a run is in progress: the run's directory writes happen in ONE transaction (a failure leaves the
+directory as it was), so progress cannot go through that transaction, and on SQLite a second connection could not
+write while it holds the lock. Progress therefore goes to the Django cache (file-based on one machine by default,
+Redis via CACHE_URL in production), keyed by run; `sync_run_progress(run)` reads it from any process. The final
+figures are stored on the SyncRun row when the run ends.
 """
-import logging
+from __future__ import annotations
 
+import logging
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from aadsync.models import SyncRun
@@ -18,6 +31,14 @@ from directory.models import Company, Person
 logger = logging.getLogger(__name__)
 PROGRESS_TTL = 6 * 3600
 COUNT_FIELDS = ("created", "updated", "unchanged", "disabled", "removed", "skipped")
+RESULT_FIELDS = (*COUNT_FIELDS, "pages_read", "users_applied", "removals_held", "mode")
+
+
+def sync_time_limits() -> tuple[int, int]:
+    """(hard, soft) seconds a look-up's task may run: the soft limit stops the run inside the engine, so that it can
+    end with a sentence before the hard limit kills the process."""
+    hard = settings.AAD_SYNC_TIME_LIMIT
+    return hard, hard - max(1, min(30, hard // 10))
 
 
 class SyncAlreadyRunning(Exception):
@@ -56,33 +77,35 @@ def sync_run_claim(*, run: SyncRun) -> bool:
     return bool(claimed)
 
 
-def sync_run_mark_running(*, run: SyncRun) -> SyncRun:
-    run.status = SyncRun.Status.RUNNING
-    run.started_at = timezone.now()
-    run.save(update_fields=["status", "started_at"])
+def sync_runs_end(runs: QuerySet[SyncRun], *, status: str, error: str = "", notice: str = "",
+                  results: dict[str, Any] | None = None, now: datetime | None = None) -> list[int]:
+    """End every run of `runs` that is still queued or running: succeeded with its `results` (counts, pages, mode)
+    and `notice`, or failed with `error` (a sentence a manager can act on; never a secret, never a traceback).
+    Returns the ids it ended; once the caller's transaction commits, `sync_runs_ended` runs for them."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(runs.filter(status__in=SyncRun.ACTIVE_STATUSES).values_list("pk", flat=True))
+        if not ids:
+            return []
+        SyncRun.objects.filter(pk__in=ids, status__in=SyncRun.ACTIVE_STATUSES).update(
+            status=status, error=error, notice=notice, finished_at=now,
+            started_at=Coalesce("started_at", Value(now)), **(results or {}),
+        )
+        transaction.on_commit(partial(sync_runs_ended, ids))
+    return ids
+
+
+def sync_run_end(run: SyncRun, *, status: str, error: str = "", notice: str = "",
+                 results: dict[str, Any] | None = None) -> SyncRun:
+    """End one run (see sync_runs_end) and bring the instance up to date."""
+    sync_runs_end(SyncRun.objects.filter(pk=run.pk), status=status, error=error, notice=notice, results=results)
+    run.refresh_from_db()
     return run
 
 
-def sync_run_mark_failed(*, run: SyncRun, error: str) -> SyncRun:
-    """End a run with a sentence a manager can act on (never a secret, never a traceback)."""
-    run.status = SyncRun.Status.FAILED
-    run.error = error
-    run.finished_at = timezone.now()
-    run.started_at = run.started_at or run.finished_at
-    run.save(update_fields=["status", "error", "finished_at", "started_at", "mode"])
-    return run
-
-
-def sync_run_mark_succeeded(*, run: SyncRun, counts: dict, notice: str = "") -> SyncRun:
-    """End a run with its counts (created, updated, ..., pages_read, users_applied, removals_held)."""
-    for name, value in counts.items():
-        setattr(run, name, value)
-    run.status = SyncRun.Status.SUCCEEDED
-    run.notice = notice
-    run.error = ""
-    run.finished_at = timezone.now()
-    run.save(update_fields=[*counts, "status", "notice", "error", "finished_at"])
-    return run
+def sync_runs_ended(run_ids: list[int]) -> None:
+    """Called once the ending of these runs has committed: what follows a look-up hooks in here."""
+    logger.debug("Look-up(s) %s ended", run_ids)
 
 
 def _progress_key(run: SyncRun) -> str:
@@ -109,7 +132,7 @@ def sync_run_progress_clear(*, run: SyncRun) -> None:
 def sync_run_progress(run: SyncRun) -> dict:
     """What the page shows about a run: status, pages read and users applied (live while running), and
     for a finished run its counts, notice and error. Pass a freshly loaded run."""
-    progress = {"status": run.status, "pages_read": run.pages_read, "users_applied": run.users_applied}
+    progress: dict[str, Any] = {"status": run.status, "pages_read": run.pages_read, "users_applied": run.users_applied}
     if run.status == SyncRun.Status.RUNNING:
         try:
             progress.update(cache.get(_progress_key(run)) or {})

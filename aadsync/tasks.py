@@ -4,15 +4,13 @@ import logging
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
 
 from aadsync.dispatch import sync_due_dispatch, sync_run_start, sync_run_stop_at_time_limit
+from aadsync.runs import sync_time_limits
 
 logger = logging.getLogger(__name__)
 
-SYNC_TIME_LIMIT = settings.AAD_SYNC_TIME_LIMIT
-# The soft limit raises inside the run so that it can end with a sentence before the hard limit kills it.
-SYNC_SOFT_TIME_LIMIT = SYNC_TIME_LIMIT - max(1, min(30, SYNC_TIME_LIMIT // 10))
+SYNC_TIME_LIMIT, SYNC_SOFT_TIME_LIMIT = sync_time_limits()
 
 
 @shared_task(
@@ -24,9 +22,9 @@ SYNC_SOFT_TIME_LIMIT = SYNC_TIME_LIMIT - max(1, min(30, SYNC_TIME_LIMIT // 10))
 def sync_run_task(run_id: int) -> None:
     try:
         sync_run_start(run_id=run_id)
-    except SoftTimeLimitExceeded:
+    except SoftTimeLimitExceeded:  # raised before or after the engine's own handling of it
         logger.warning("Look-up %s stopped at its time limit (%s s).", run_id, SYNC_SOFT_TIME_LIMIT)
-        sync_run_stop_at_time_limit(run_id=run_id, seconds=SYNC_SOFT_TIME_LIMIT)
+        sync_run_stop_at_time_limit(run_id=run_id)
 
 
 @shared_task(name="aadsync.dispatch_due")

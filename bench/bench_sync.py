@@ -249,10 +249,11 @@ def naive_sync(company) -> float:
     from django.db import transaction
     from django.utils import timezone
 
-    from aadsync.graph import Credentials, GraphClient, TokenSource
+    from aadsync.microsoft.graph import GraphClient
+    from aadsync.microsoft.tokens import Credentials, TokenSource
     from aadsync.models import AadSettings
     from aadsync.services import aad_secret_plain
-    from aadsync.sync import contact_values_from_graph, normalise_object_id
+    from aadsync.sync.mapping import contact_values_from_graph, normalise_object_id
     from directory.models import Contact
 
     row = AadSettings.objects.get(company=company)

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from aadsync.dispatch import DIED
+from aadsync.errors import SyncError
 from aadsync.models import AadSettings, SyncRun
 from aadsync.runs import sync_run_progress
 from directory.models import Contact
@@ -80,7 +80,7 @@ def test_run_whose_worker_died_is_marked_failed_after_its_time_limit_and_the_nex
 
     dead = wait_until(lambda: SyncRun.objects.filter(pk=running.pk, status="failed").first(), 40,
                       lambda: f"the dead run stayed {SyncRun.objects.get(pk=running.pk).status}\n{celery_processes.logs()}")
-    assert dead.error == DIED.format(minutes=f"{9 / 60:g}")
+    assert dead.error == SyncError("died", minutes=f"{9 / 60:g}").sentence
     assert dead.finished_at - dead.started_at >= timedelta(seconds=9)
     assert (dead.created, dead.updated, dead.pages_read) == (0, 0, 0)
     assert not Contact.objects.filter(company=company).exists()  # the pages it wrote were never committed
@@ -89,3 +89,20 @@ def test_run_whose_worker_died_is_marked_failed_after_its_time_limit_and_the_nex
     following = wait_until(lambda: _scheduled_run(company, status="succeeded"), 60,
                            lambda: f"the next run did not succeed: {list(SyncRun.objects.values())}\n{celery_processes.logs()}")
     assert following.pk != dead.pk and following.created + following.skipped == 300
+
+
+@pytest.mark.parametrize("broker", ["redis"], indirect=True)
+def test_run_reaching_its_time_limit_ends_failed_with_a_sentence_and_changes_nothing(celery_processes, fake_ms,
+                                                                                   company):
+    celery_processes.extra_env.update(AAD_SYNC_TIME_LIMIT="5")  # soft limit: 4 s
+    fake_ms.configure(company, users=300)
+    fake_ms.ignore_top(10)  # 30 pages of a second each: far past the limit
+    fake_ms.add_latency(1.0)
+    _due_in(company, 0)
+    celery_processes.start_worker()
+    celery_processes.start_beat()
+    run = wait_until(lambda: SyncRun.objects.filter(company=company, status="failed").first(), 40,
+                     lambda: f"the run did not stop: {list(SyncRun.objects.values())}\n{celery_processes.logs()}")
+    assert run.error == SyncError("timed_out", minutes=f"{4 / 60:g}").sentence
+    assert 3.5 <= (run.finished_at - run.started_at).total_seconds() < 5
+    assert not Contact.objects.filter(company=company).exists()  # the pages it read were never committed

@@ -8,9 +8,6 @@ from django.utils import timezone
 
 from aadsync import dispatch
 from aadsync.dispatch import (
-    DIED,
-    NEVER_STARTED,
-    NOT_QUEUED,
     SyncUnavailable,
     sync_due_dispatch,
     sync_one_time_request,
@@ -18,6 +15,7 @@ from aadsync.dispatch import (
     sync_runs_reap,
     sync_runs_requeue_lost,
 )
+from aadsync.errors import SyncError
 from aadsync.models import AadSettings, SyncRun
 from aadsync.runs import SyncAlreadyRunning, sync_run_create
 from tests.aadsync.celery_harness import Broker, publishing_to
@@ -146,7 +144,7 @@ def test_running_run_past_its_time_limit_is_marked_failed(company, settings):
     assert sync_runs_reap(now=now) == 1
     run.refresh_from_db()
     assert (run.status, run.finished_at) == ("failed", now)
-    assert run.error == DIED.format(minutes="11")
+    assert run.error == SyncError("died", minutes="11").sentence
 
 
 def test_running_run_within_its_time_limit_is_left_running(company, settings):
@@ -164,7 +162,7 @@ def test_run_no_worker_took_is_given_up(company, settings):
     run = _run(company, "queued", queued_at=now - timedelta(seconds=3601))
     assert sync_runs_reap(now=now) == 1
     run.refresh_from_db()
-    assert (run.status, run.error) == ("failed", NEVER_STARTED.format(minutes="60"))
+    assert (run.status, run.error) == ("failed", SyncError("never_started", minutes="60").sentence)
 
 
 def test_after_a_dead_run_the_next_scheduled_run_proceeds(
@@ -259,7 +257,7 @@ def test_runs_that_cannot_be_queued_end_failed_instead_of_blocking(company, monk
     monkeypatch.setattr(sync_run_task.app.amqp, "send_task_message", broker_down)
     sync_runs_publish([run.pk])
     run.refresh_from_db()
-    assert (run.status, run.error) == ("failed", NOT_QUEUED)
+    assert (run.status, run.error) == ("failed", SyncError("not_queued").sentence)
     sync_run_create(company=company, trigger=SyncRun.Trigger.ONE_TIME)  # the company is not blocked
 
 

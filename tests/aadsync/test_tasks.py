@@ -2,12 +2,11 @@
 from datetime import timedelta
 
 import pytest
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.utils import timezone
 
 from aadsync import dispatch, tasks
-from aadsync.dispatch import NOT_USE, TIMED_OUT
+from aadsync.errors import SyncError
 from aadsync.models import SyncRun
 from aadsync.runs import sync_run_create
 from cmportal.celery import app
@@ -77,23 +76,7 @@ def test_scheduled_run_does_not_start_after_usage_became_not_use(company, execut
     tasks.sync_run_task.apply(args=[run.pk])
     assert executed == []
     run.refresh_from_db()
-    assert (run.status, run.error) == ("failed", NOT_USE)
-
-
-def test_run_stopped_by_its_soft_time_limit_ends_failed_with_a_sentence(company, monkeypatch):
-    configure(company)
-    run = sync_run_create(company=company, trigger=SyncRun.Trigger.ONE_TIME)
-
-    def too_slow(*, run):
-        SyncRun.objects.filter(pk=run.pk).update(status="failed", error="An internal error stopped the look-up.")
-        raise SoftTimeLimitExceeded()
-
-    monkeypatch.setattr(dispatch, "sync_run_execute", too_slow)
-    tasks.sync_run_task.apply(args=[run.pk])
-    run.refresh_from_db()
-    minutes = f"{tasks.SYNC_SOFT_TIME_LIMIT / 60:g}"
-    assert (run.status, run.error) == ("failed", TIMED_OUT.format(minutes=minutes))
-    assert run.finished_at is not None
+    assert (run.status, run.error) == ("failed", SyncError("not_use").sentence)
 
 
 def test_dispatch_task_reports_what_it_did(company, published, django_capture_on_commit_callbacks):

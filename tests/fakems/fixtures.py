@@ -49,7 +49,7 @@ def _fake_ms_server():
 @pytest.fixture
 def fake_ms(_fake_ms_server, settings, monkeypatch):
     """The fake Microsoft, empty, with settings and REQUESTS_CA_BUNDLE pointing at it."""
-    from aadsync.graph import msal_apps_clear
+    from aadsync.microsoft.tokens import msal_apps_clear
 
     ms = _fake_ms_server
     ms.reset()

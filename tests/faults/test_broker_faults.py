@@ -14,7 +14,8 @@ import pytest
 import redis
 from django.utils import timezone
 
-from aadsync.dispatch import NEVER_STARTED, sync_due_dispatch, sync_one_time_request
+from aadsync.dispatch import sync_due_dispatch, sync_one_time_request
+from aadsync.errors import SyncError
 from aadsync.models import AadSettings, SyncRun
 from directory.models import Contact
 from tests.aadsync.celery_harness import CeleryProcesses, make_broker, publishing_to, wait_until
@@ -152,7 +153,7 @@ def test_runs_lost_with_redis_and_taken_by_no_worker_end_failed_with_a_sentence(
 
     for run in (one_time, scheduled):
         run = _finished(run, celery_processes)
-        assert (run.status, run.error) == ("failed", NEVER_STARTED.format(minutes=f"{8 / 60:g}"))
+        assert (run.status, run.error) == ("failed", SyncError("never_started", minutes=f"{8 / 60:g}").sentence)
         assert run.started_at is None or run.started_at <= run.finished_at
         assert not Contact.objects.filter(company=run.company).exists()
     celery_processes.start_worker("look-ups", queues="cmportal-sync")

@@ -19,15 +19,15 @@ import pytest
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from aadsync.dispatch import DIED, sync_runs_reap
+from aadsync.dispatch import sync_runs_reap
 from aadsync.errors import NOTHING_CHANGED, SyncError
-from aadsync.graph import msal_apps_clear
+from aadsync.microsoft.tokens import msal_apps_clear
 from aadsync.models import SyncRun
 from aadsync.runs import sync_run_create
 from aadsync.sync import delta_link_drop, sync_company_now
 from aadsync.tasks import sync_run_task
 from directory.models import Contact
-from tests.aadsync.test_sync import snapshot
+from tests.aadsync.sync.test_engine import snapshot
 from tests.fakems import generate_users
 
 # The faults end or block the run's connection: no test transaction may be wrapped around it.
@@ -280,5 +280,5 @@ def test_run_whose_failure_cannot_be_recorded_is_failed_by_the_reaper(
     assert run.status == "running"  # until the reaper comes
     assert sync_runs_reap(now=timezone.now()) == 0  # not before its time limit
     assert sync_runs_reap(now=run.started_at + timedelta(seconds=TIME_LIMIT + REAP_GRACE + 1)) == 1
-    _assert_failed_and_nothing_changed(run, before, error=DIED.format(minutes=f"{(TIME_LIMIT + REAP_GRACE) / 60:g}"))
+    _assert_failed_and_nothing_changed(run, before, error=SyncError("died", minutes=f"{(TIME_LIMIT + REAP_GRACE) / 60:g}").sentence)
     _assert_next_run_applies_everything(fake_ms, tenant)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from aadsync.models import SyncRun
 from directory.models import Contact
-from tests.aadsync.test_sync import snapshot, sync
+from tests.aadsync.sync.test_engine import snapshot, sync
 
 pytestmark = pytest.mark.django_db
 

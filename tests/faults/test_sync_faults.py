@@ -5,7 +5,7 @@ import pytest
 
 from aadsync.models import SyncRun
 from directory.models import Contact
-from tests.aadsync.test_sync import settings_fast_retries, snapshot, sync  # noqa: F401  (fixture)
+from tests.aadsync.sync.test_engine import settings_fast_retries, snapshot, sync  # noqa: F401  (fixture)
 from tests.fakems import generate_users
 from tests.fakems import make_user as graph_user
 
@@ -119,7 +119,7 @@ def test_listing_fault_leaves_directory_and_history_true(fake_ms, tenant_with_ch
 @pytest.mark.parametrize("fault", list(TOKEN_FAULTS))
 def test_token_phase_fault_leaves_directory_and_history_true(fake_ms, tenant_with_changes, fault):
     company = tenant_with_changes.company
-    from aadsync.graph import msal_apps_clear
+    from aadsync.microsoft.tokens import msal_apps_clear
 
     msal_apps_clear()  # no cached token: this run must ask for one
     fake_ms.revoke_tokens()

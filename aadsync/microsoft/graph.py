@@ -1,0 +1,148 @@
+"""GET requests to Microsoft Graph: retries, timeouts, token renewal, and paged listings of users."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+
+from aadsync.errors import SyncError
+from aadsync.microsoft.answers import (
+    RetryPolicy,
+    backoff_delay,
+    check_graph_response,
+    connection_error,
+    origin,
+    parse_retry_after,
+)
+from aadsync.microsoft.tokens import TokenSource, http_timeout
+
+logger = logging.getLogger(__name__)
+
+USER_FIELDS = ("id", "userPrincipalName", "givenName", "surname", "mail", "businessPhones", "mobilePhone",
+               "accountEnabled", "userType")
+PAGE_SIZE = 999  # Graph's maximum $top for users
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+MAX_PAGES = 100_000  # 99.9 million users: a listing longer than that is a server that never stops
+
+
+@dataclass
+class Page:
+    number: int
+    users: list[dict]
+    delta_link: str | None = None  # on the last page of a delta round
+
+
+class GraphClient:
+    """GET requests to Graph with retries (Retry-After, else exponential backoff with jitter; bounded in count
+    and in total time), request timeouts, token renewal on 401, and a guard on where nextLinks point."""
+
+    def __init__(self, tokens: TokenSource, *, graph_url: str | None = None, retry: RetryPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                 jitter: Callable[[], float] = random.random, timeout: tuple[float, float] | None = None,
+                 session: requests.Session | None = None):
+        self.tokens = tokens
+        self.graph_url = (graph_url or settings.GRAPH_API_URL).rstrip("/")
+        self.retry = retry or RetryPolicy.from_settings()
+        self.sleep, self.clock, self.jitter = sleep, clock, jitter
+        self.timeout = timeout or http_timeout()
+        self.session = session or requests.Session()
+        self.session.headers.update({"Accept": "application/json", "User-Agent": "cmportal-aadsync/1"})
+
+    def close(self) -> None:
+        self.session.close()
+
+    def get_page(self, url: str, *, page: int = 1, headers: dict | None = None) -> dict:
+        """One page, retried as the policy allows; raises SyncError with a manager's sentence."""
+        secret = self.tokens.credentials.secret
+        started = self.clock()
+        attempt = 0
+        renewed = False
+        while True:
+            token = self.tokens.access_token()
+            retry_after = None
+            try:
+                response = self.session.get(url, headers={**(headers or {}), "Authorization": f"Bearer {token}"},
+                                            timeout=self.timeout)
+                status = response.status_code
+                body = response.content
+            except requests.RequestException as exc:
+                failure = connection_error(exc, url)
+                status = None
+            else:
+                if status == 401 and not renewed:
+                    # Revoked or expired early: one fresh token, then the 401 is final.
+                    self.tokens.renew()
+                    renewed = True
+                    continue
+                if status not in RETRY_STATUSES:
+                    return check_graph_response(status, body, page=page, secret=secret)
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                failure = None
+            attempt += 1
+            delay = retry_after if retry_after is not None else backoff_delay(attempt, self.retry, self.jitter)
+            spent = self.clock() - started
+            if attempt > self.retry.max_retries or spent + delay > self.retry.max_seconds:
+                retries = attempt - 1
+                if failure is not None:
+                    raise failure
+                if status == 429:
+                    raise SyncError("throttled", retries=retries, seconds=f"{spent:.1f}")
+                raise SyncError("unavailable", status=status, retries=retries)
+            logger.warning("Graph page %d: %s; retry %d of %d in %.2f s", page,
+                           f"HTTP {status}" if status else failure.details.get("why"), attempt,
+                           self.retry.max_retries, delay)
+            self.sleep(delay)
+
+    def user_pages(self, *, page_size: int = PAGE_SIZE) -> Iterator[Page]:
+        """Every page of /users, following @odata.nextLink verbatim until a page has none."""
+        url = f"{self.graph_url}/users?$select={','.join(USER_FIELDS)}&$top={page_size}"
+        return self._pages(url)
+
+    def delta_pages(self, delta_link: str | None = None, *, minimal: bool = False) -> Iterator[Page]:
+        """A round of /users/delta: the initial round (every user) without a link, else the changes since the
+        stored deltaLink. The last page carries the new deltaLink. `minimal` asks for changed properties only
+        (Prefer: return=minimal): a property missing from a changed user then means "unchanged"."""
+        if delta_link:
+            self.check_link(delta_link)
+            url = delta_link
+        else:
+            url = f"{self.graph_url}/users/delta?$select={','.join(USER_FIELDS)}"
+        return self._pages(url, delta=True, headers={"Prefer": "return=minimal"} if minimal else None)
+
+    def check_link(self, url: str) -> None:
+        """Links from Microsoft are followed only to the configured Graph origin (the token goes with them)."""
+        if not isinstance(url, str) or origin(url) != origin(self.graph_url):
+            raise SyncError("foreign_link", host=urlsplit(str(url)).netloc or "no address")
+
+    def _pages(self, url: str, *, delta: bool = False, headers: dict | None = None) -> Iterator[Page]:
+        seen: set[bytes] = set()
+        number = 0
+        while url:
+            number += 1
+            data = self.get_page(url, page=number, headers=headers)
+            next_url = data.get("@odata.nextLink")
+            if not next_url:
+                delta_link = data.get("@odata.deltaLink") if delta else None
+                if delta:
+                    if not delta_link:  # a round that ends without a deltaLink cannot be continued
+                        raise SyncError("malformed", page=number)
+                    self.check_link(delta_link)
+                yield Page(number=number, users=data["value"], delta_link=delta_link)
+                return
+            yield Page(number=number, users=data["value"])
+            self.check_link(next_url)
+            # Digests of the links read so far: a few bytes per page, to spot a server that loops.
+            digest = hashlib.sha1(next_url.encode()).digest()
+            if digest in seen or next_url == url or number >= MAX_PAGES:
+                raise SyncError("nextlink_loop", page=number)
+            seen.add(digest)
+            url = next_url
+
+

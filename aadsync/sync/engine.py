@@ -1,0 +1,213 @@
+"""A look-up's orchestration: credentials, the full or incremental round, removals, linked people, the run's end."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from aadsync import crypto
+from aadsync.errors import NOTHING_CHANGED, SyncError, minutes
+from aadsync.microsoft.graph import USER_FIELDS, GraphClient
+from aadsync.microsoft.tokens import Credentials, TokenSource
+from aadsync.models import AadSettings, SyncRun
+from aadsync.runs import sync_run_claim, sync_run_create, sync_run_end, sync_run_progress_clear, sync_time_limits
+from aadsync.services import aad_secret_plain
+from aadsync.sync.counts import Counts
+from aadsync.sync.pages import contact_apply_changes, contact_upsert_page
+from aadsync.sync.people import person_follow_contacts
+from aadsync.sync.prefetch import Prefetcher
+from aadsync.sync.progress import ProgressPublisher
+from aadsync.sync.removals import SeenIds, contact_mark_missing_removed, synced_count
+from aadsync.sync.sources import AllUsers, UserSource
+from aadsync.sync.writes import PlannerStats, sqlite_page_cache
+from directory.models import Company, Person
+
+logger = logging.getLogger(__name__)
+
+
+def _credentials(company: Company) -> tuple[Credentials, AadSettings]:
+    row = AadSettings.objects.filter(company=company).first()
+    if row is None or not row.is_complete:
+        raise SyncError("not_configured")
+    try:
+        secret = aad_secret_plain(settings_row=row)
+    except crypto.SecretUnreadable:
+        raise SyncError("secret_unreadable") from None
+    return Credentials(tenant_id=row.tenant_id, client_id=row.client_id, secret=secret), row
+
+
+def delta_key(credentials: Credentials, *, include_guests: bool, scope: str = AllUsers.scope_key) -> str:
+    """What a stored deltaLink belongs to (AadSettings.delta_for): tenant, app, the properties asked for, whether
+    guests are synced (turning guests on must list the guests that did not change) and the scope."""
+    digest = hashlib.sha256(f"{','.join(USER_FIELDS)};guests={include_guests};scope={scope}".encode()).hexdigest()[:6]
+    return f"{credentials.tenant_id}:{credentials.client_id}:{digest}"
+
+
+def delta_link_drop(*, company: Company) -> None:
+    """Forget the stored change position: the next look-up reads the full listing ("full re-sync")."""
+    AadSettings.objects.filter(company=company).update(delta_link="", delta_for="")
+
+
+class _Run:
+    """One run's work inside its transaction: rounds of pages applied, counts, progress, notices."""
+
+    def __init__(self, run: SyncRun, source: UserSource, settings_row: AadSettings, now: datetime):
+        self.run, self.source, self.settings_row, self.now = run, source, settings_row, now
+        self.company = run.company
+        self.counts = Counts()
+        self.notices: list[str] = []
+        self.progress = ProgressPublisher(run)
+
+    def _page_done(self) -> None:
+        self.counts.pages_read += 1
+        self.progress.update(self.counts.pages_read, self.counts.users_applied)
+
+    def changes(self, delta_link: str) -> str | None:
+        """A delta round from the stored link: only what changed. Returns the new deltaLink."""
+        new_link = None
+        with Prefetcher(self.source.changes(delta_link)) as pages:
+            for page in pages:
+                self.counts.add(contact_apply_changes(
+                    company=self.company, users=page.users, include_guests=self.settings_row.include_guests,
+                    now=self.now))
+                self._page_done()
+                new_link = page.delta_link or new_link
+        return new_link
+
+    def full_listing(self, *, allow_removals: bool) -> str | None:
+        """Every user in scope, then whoever the listing did not return is marked removed (or held)."""
+        new_link = None
+        stats = PlannerStats()
+        synced_before = synced_count(self.company)
+        with SeenIds() as seen, Prefetcher(self.source.full()) as pages:
+            for page in pages:
+                listed = [user for user in page.users if "@removed" not in user]
+                self.counts.add(contact_upsert_page(
+                    company=self.company, users=listed, include_guests=self.settings_row.include_guests,
+                    now=self.now, seen=seen))
+                if len(listed) < len(page.users):  # soft-deleted users Microsoft names in a full round
+                    removals = contact_apply_changes(
+                        company=self.company, users=[u for u in page.users if "@removed" in u],
+                        include_guests=True, now=self.now)
+                    self.counts.removed += removals.removed
+                    self.counts.skipped += removals.skipped
+                stats.grew(self.counts.created)
+                self._page_done()
+                new_link = page.delta_link or new_link
+            removed, held, notice = contact_mark_missing_removed(
+                company=self.company, seen=seen, synced_before=synced_before, now=self.now,
+                allow_removals=allow_removals)
+        self.counts.removed += removed
+        self.counts.removals_held += held
+        if notice:
+            self.notices.append(notice)
+        return new_link
+
+
+def _sync(run: SyncRun, *, allow_removals: bool, client: GraphClient | None) -> Counts:
+    company = run.company
+    credentials, settings_row = _credentials(company)
+    client = client or GraphClient(TokenSource(credentials))
+    source = AllUsers(client)
+    key = delta_key(credentials, include_guests=settings_row.include_guests, scope=source.scope_key)
+    stored_link = settings_row.delta_link
+    start_link = stored_link if stored_link and settings_row.delta_for == key else ""
+    run.mode = SyncRun.Mode.INCREMENTAL if start_link else SyncRun.Mode.FULL
+    SyncRun.objects.filter(pk=run.pk).update(mode=run.mode)  # the history shows it while running
+    try:
+        client.tokens.access_token()  # a wrong secret or tenant fails here, before any page or transaction
+        work = _Run(run, source, settings_row, timezone.now())
+        with work.progress, sqlite_page_cache(), transaction.atomic():
+            new_link = None
+            if start_link:
+                try:
+                    new_link = work.changes(start_link)
+                except SyncError as error:
+                    if error.code != "delta_expired":
+                        raise
+                    # Same run, same transaction: read everything instead. Removals then come only from the
+                    # complete listing (with its hold), never from the interrupted round.
+                    work.notices.append(error.sentence)
+                    run.mode = SyncRun.Mode.FULL
+            if run.mode == SyncRun.Mode.FULL:
+                new_link = work.full_listing(allow_removals=allow_removals)
+            person_follow_contacts(company=company)
+            # Only if the settings still name this tenant and app, and nobody dropped the position meanwhile.
+            AadSettings.objects.filter(
+                pk=settings_row.pk, tenant_id=credentials.tenant_id, client_id=credentials.client_id,
+                delta_link=stored_link,
+            ).update(delta_link=new_link or "", delta_for=key if new_link else "")
+            # In the same transaction as the directory writes: should the database connection be lost during
+            # the commit, the run's row still says whether they were committed (_database_failure_record).
+            sync_run_end(run, status=SyncRun.Status.SUCCEEDED, notice=" ".join(work.notices),
+                         results={**work.counts.as_dict(), "mode": run.mode})
+        return work.counts
+    finally:
+        client.close()
+
+
+def _failed(run: SyncRun, sentence: str) -> SyncRun:
+    return sync_run_end(run, status=SyncRun.Status.FAILED, error=f"{sentence} {NOTHING_CHANGED}",
+                        results={"mode": run.mode})
+
+
+def sync_run_execute(*, run: SyncRun, allow_removals: bool = False, client: GraphClient | None = None) -> SyncRun:
+    """Execute a queued run: mark it running, sync, and end it succeeded (counts) or failed (a sentence).
+
+    The run reads only the changes since the last one (mode incremental) when a change position (deltaLink)
+    of the same tenant and app is stored, else the full listing (mode full); see delta_link_drop().
+    Microsoft, network and data errors become a failed run and are not raised; so does a database failure
+    (connection lost, database locked or full), recorded on a new connection when the old one is gone. Reaching
+    the task's time limit ends the run with its own sentence. An unexpected error marks the run failed with a
+    generic sentence and is re-raised. A run that is not queued (already executed, e.g. a redelivered task) is
+    returned as it is. `client` replaces the Graph client built from the settings.
+    """
+    if not sync_run_claim(run=run):
+        run.refresh_from_db()
+        return run
+    slug = run.company.slug
+    try:
+        counts = _sync(run, allow_removals=allow_removals, client=client)
+    except SyncError as error:
+        logger.warning("Look-up %s of %s failed: %s", run.pk, slug, error.code)
+        return _failed(run, error.sentence)
+    except (OperationalError, InterfaceError):
+        logger.exception("Look-up %s of %s stopped: the database failed", run.pk, slug)
+        return _database_failure_record(run)
+    except SoftTimeLimitExceeded:
+        logger.warning("Look-up %s of %s stopped at its time limit", run.pk, slug)
+        return sync_run_end(run, status=SyncRun.Status.FAILED, results={"mode": run.mode},
+                            error=SyncError("timed_out", minutes=minutes(sync_time_limits()[1])).sentence)
+    except Exception:
+        logger.exception("Look-up %s of %s stopped on an internal error", run.pk, slug)
+        _failed(run, SyncError("internal", run=run.pk).sentence)
+        raise
+    finally:
+        sync_run_progress_clear(run=run)
+    logger.info("Look-up %s of %s (%s): %s", run.pk, slug, run.mode, counts.as_dict())
+    return run
+
+
+def _database_failure_record(run: SyncRun) -> SyncRun:
+    """End a run the database failed under. Its transaction was rolled back, unless the failure hit the commit
+    and the commit went through: then the row already says succeeded (recorded in that transaction) and stays.
+    A lost connection is replaced first (not inside a caller's transaction, which is the caller's to end).
+    If the database cannot be reached at all, the error propagates and the run stays "running" until the
+    dispatcher's reaper marks it failed, once its time limit has passed."""
+    if not connection.in_atomic_block and not connection.is_usable():
+        connection.close()  # the next query opens a new connection
+    return _failed(run, SyncError("database").sentence)  # a run the commit did succeed is no longer active
+
+
+def sync_company_now(*, company: Company, trigger: str, requested_by: Person | None = None,
+                     allow_removals: bool = False, full: bool = False, client: GraphClient | None = None) -> SyncRun:
+    """Create a run and execute it here (raises SyncAlreadyRunning when one is queued or running).
+    `full` drops the stored change position first, so the run reads the full listing."""
+    run = sync_run_create(company=company, trigger=trigger, requested_by=requested_by)
+    if full:
+        delta_link_drop(company=company)
+    return sync_run_execute(run=run, allow_removals=allow_removals, client=client)
