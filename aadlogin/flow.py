@@ -172,10 +172,12 @@ def _linked_person(company: Company, claims: dict) -> Person:
             f"{who} is not linked to anyone in {company.name}. Ask your manager to link your Microsoft account "
             "to your user (managers link their own under My Information)."
         )
+    assert person.aad_contact is not None  # found through it
     state = person.aad_contact.aad_state
     if state == Contact.AadState.DISABLED:
         raise SignInRefused(
-            f"{who} is disabled in Azure AD. Ask your Azure AD admin to enable it, or sign in with your ID and password."
+            f"{who} is disabled in Azure AD. Ask your Azure AD admin to enable it, or sign in with your ID and "
+            "password."
         )
     if state == Contact.AadState.REMOVED:
         raise SignInRefused(

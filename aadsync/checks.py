@@ -23,8 +23,5 @@ def check_field_encryption_keys(app_configs, **kwargs):
 
 @register()
 def check_microsoft_urls(app_configs, **kwargs):
-    errors = []
-    for name in ("AAD_AUTHORITY_HOST", "GRAPH_API_URL"):
-        if not getattr(settings, name).startswith("https://"):
-            errors.append(Error(f"{name} must be an https:// URL (msal refuses plain http).", id="aadsync.E002"))
-    return errors
+    return [Error(f"{name} must be an https:// URL (msal refuses plain http).", id="aadsync.E002")
+            for name in ("AAD_AUTHORITY_HOST", "GRAPH_API_URL") if not getattr(settings, name).startswith("https://")]

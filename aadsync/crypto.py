@@ -44,7 +44,10 @@ def decrypt(token: str) -> str:
 
 def rotate(token: str) -> str:
     """Re-encrypt with the newest key (data written with older keys keeps reading until then)."""
-    return _fernet(configured_keys()).rotate(token.encode()).decode()
+    try:
+        return _fernet(configured_keys()).rotate(token.encode()).decode()
+    except InvalidToken:
+        raise SecretUnreadable("The stored client secret cannot be decrypted with the configured keys.") from None
 
 
 def key_is_valid(key: str) -> bool:

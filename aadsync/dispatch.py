@@ -1,9 +1,9 @@
 """Start look-ups: claim the companies that are due, queue One-time Syncs, and end runs whose worker died."""
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -128,7 +128,8 @@ def _following_run_at(key: tuple, now: datetime, next_runs: dict) -> datetime:
     if key not in next_runs:
         tz_name, *schedule_fields = key
         try:
-            schedule = aad_schedule(settings_row=SimpleNamespace(**dict(zip(CLAIM_FIELDS[3:], schedule_fields))))
+            fields = dict(zip(CLAIM_FIELDS[3:], schedule_fields, strict=True))
+            schedule = aad_schedule(settings_row=AadSettings(**fields))  # an unsaved row holding these values
             next_runs[key] = next_run_after(schedule, now, ZoneInfo(tz_name))
         except (ValueError, KeyError) as error:  # e.g. a time zone this machine's tz database lacks
             # One broken row must not stop every other company's look-ups: run it now, try again tomorrow.
@@ -173,10 +174,8 @@ def _scheduled_runs_create(*, company_ids: list[int]) -> list[int]:
         pass  # a One-time Sync or a command started one of them meanwhile: one by one, then
     run_ids = []
     for company in Company.objects.filter(pk__in=todo):
-        try:
+        with contextlib.suppress(SyncAlreadyRunning):
             run_ids.append(sync_run_create(company=company, trigger=SyncRun.Trigger.SCHEDULE).pk)
-        except SyncAlreadyRunning:
-            pass
     return run_ids
 
 
@@ -246,7 +245,7 @@ def sync_runs_requeue_lost(*, now: datetime | None = None) -> int:
         return 0
     try:
         waiting = _sync_queue_size()
-    except Exception:  # noqa: BLE001 - any broker error: leave the runs to the reaper
+    except Exception:
         logger.warning("Could not read the length of the look-up queue; nothing sent again.", exc_info=True)
         return 0
     if waiting:
@@ -265,7 +264,7 @@ def _sync_queue_size() -> int:
     queue = app.amqp.router.route({}, sync_run_task.name)["queue"]
     with app.connection_for_write() as broker:
         broker.ensure_connection(max_retries=1)
-        return broker.default_channel.queue_declare(queue=queue.name).message_count
+        return broker.default_channel.queue_declare(queue=queue.name).message_count  # type: ignore[attr-defined]
 
 
 def sync_run_start(*, run_id: int) -> SyncRun | None:

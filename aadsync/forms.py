@@ -60,13 +60,15 @@ class AadSettingsForm(forms.Form):
         return guid_clean(value, "Client ID") if value else ""
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("use_lookup"):
             for name, label in (("tenant_id", "Tenant ID"), ("client_id", "Client ID")):
                 if name in cleaned and not cleaned[name]:
                     self.add_error(name, f"{label} is required when User Look-Up Usage is Use.")
             if not cleaned.get("secret") and not self.has_secret:
-                self.add_error("secret", "Paste the client secret value: it is required the first time Usage is set to Use.")
+                self.add_error("secret",
+                               "Paste the client secret value: it is required the first time Usage is set to Use.")
         return cleaned
 
     def settings_data(self) -> dict:

@@ -69,7 +69,9 @@ class AadSettings(models.Model):
 
     @classmethod
     def field_label(cls, name: str) -> str:
-        return str(cls._meta.get_field(name).verbose_name)
+        field = cls._meta.get_field(name)
+        assert isinstance(field, models.Field)
+        return str(field.verbose_name)
 
     @property
     def has_secret(self) -> bool:

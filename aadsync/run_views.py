@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from aadsync.dispatch import SyncUnavailable, sync_one_time_request
+from aadsync.models import SyncRun
 from aadsync.run_status import sync_run_history, sync_run_latest, sync_run_status
 from aadsync.runs import SyncAlreadyRunning
 from aadsync.sync import delta_link_drop
@@ -39,6 +40,7 @@ def _wants_json(request) -> bool:
 def one_time_sync(request):
     """Queue a One-time Sync. Answers JSON for the page's script (202, or 409 with the reason), else redirects."""
     company = request.user.company
+    run: SyncRun | None
     try:
         if request.POST.get("full") == "1":  # "Full re-sync": forget the change position first
             delta_link_drop(company=company)

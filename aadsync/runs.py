@@ -118,14 +118,14 @@ def sync_run_progress_set(*, run: SyncRun, pages_read: int, users_applied: int) 
     run.pages_read, run.users_applied = pages_read, users_applied
     try:
         cache.set(_progress_key(run), {"pages_read": pages_read, "users_applied": users_applied}, PROGRESS_TTL)
-    except Exception:  # noqa: BLE001 - any cache backend error
+    except Exception:
         logger.warning("Could not publish the progress of look-up %s", run.pk, exc_info=True)
 
 
 def sync_run_progress_clear(*, run: SyncRun) -> None:
     try:
         cache.delete(_progress_key(run))
-    except Exception:  # noqa: BLE001
+    except Exception:
         logger.warning("Could not clear the progress of look-up %s", run.pk, exc_info=True)
 
 
@@ -136,7 +136,7 @@ def sync_run_progress(run: SyncRun) -> dict:
     if run.status == SyncRun.Status.RUNNING:
         try:
             progress.update(cache.get(_progress_key(run)) or {})
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.warning("Could not read the progress of look-up %s", run.pk, exc_info=True)
     elif run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED):
         progress.update({name: getattr(run, name) for name in COUNT_FIELDS})

@@ -84,11 +84,11 @@ def _wall_times(schedule: Schedule, start: datetime) -> Iterator[datetime]:
     if schedule.period == MONTHLY:
         year, month = start.year, start.month
         while True:
-            day = min(schedule.month_day, calendar.monthrange(year, month)[1])
-            yield datetime(year, month, day, schedule.hour, minute, second)
+            day_of_month = min(schedule.month_day, calendar.monthrange(year, month)[1])
+            yield datetime(year, month, day_of_month, schedule.hour, minute, second)  # noqa: DTZ001 - a wall time
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     day = start.date()
     while True:
         if schedule.period == DAILY or day.weekday() == schedule.weekday:
-            yield datetime(day.year, day.month, day.day, schedule.hour, minute, second)
+            yield datetime(day.year, day.month, day.day, schedule.hour, minute, second)  # noqa: DTZ001 - a wall time
         day += timedelta(days=1)

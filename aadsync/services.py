@@ -11,7 +11,7 @@ from aadsync.models import AadSettings, AadSettingsChange
 from aadsync.schedule import Schedule, next_run_after
 from directory.models import Company, Person
 
-SECRET_LABEL = "Secret Code"
+SECRET_LABEL = "Secret Code"  # noqa: S105 - a field label, not a password
 
 
 @dataclass(frozen=True)

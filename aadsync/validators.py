@@ -9,11 +9,13 @@ GUID_EXAMPLE = "43d42458-b9c9-4619-aa06-c8a1e2f3b4c5"
 
 def guid_normalised(value: object) -> str | None:
     """The canonical (lower-case) GUID, or None for anything that is not one."""
-    if value.__class__ is not str or len(value) != 36:  # type: ignore[union-attr]
-        value = value.strip() if isinstance(value, str) else None
-        if value is None or len(value) != 36:
+    if not isinstance(value, str):
+        return None
+    if len(value) != 36:
+        value = value.strip()
+        if len(value) != 36:
             return None
-    value = value.lower()  # type: ignore[union-attr]
+    value = value.lower()
     return value if GUID_RE.match(value) else None
 
 

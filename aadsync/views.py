@@ -8,8 +8,8 @@ from django.views.decorators.http import require_http_methods
 from aadsync.dispatch import one_time_sync_blocker
 from aadsync.forms import AadSettingsForm
 from aadsync.models import SyncRun
-from aadsync.services import Actor, aad_settings_get, aad_settings_update
 from aadsync.redirect_uri import signin_redirect_uri
+from aadsync.services import Actor, aad_settings_get, aad_settings_update
 from directory.permissions import manager_required
 
 logger = logging.getLogger(__name__)

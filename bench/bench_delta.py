@@ -21,7 +21,7 @@ from urllib.request import Request, urlopen
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_sync import PY, Fake, child_env, peak_rss_mb  # noqa: E402
+from bench.bench_sync import PY, Fake, child_env, peak_rss_mb
 
 TARGETS = {"incremental_s": 0.5, "ratio_with_latency": 50.0}
 

@@ -38,15 +38,8 @@ PY = sys.executable
 TARGETS_MS = {"page": 50.0, "search": 30.0}
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/cmportal_bench_dir"
 
-FIRST = ("James Mary John Patricia Robert Jennifer Michael Linda David Elizabeth William Barbara Richard Susan Joseph "
-         "Jessica Thomas Sarah Charles Karen Minsu Jiwoo Seoyeon Hyunwoo Jisoo Minji Dohyun Yuna Junho Soyeon Wei "
-         "Fang Li Na Hiroshi Yuki Haruto Sakura Ahmed Fatima Omar Aisha Carlos Maria Jose Ana Luis Sofia Pierre "
-         "Camille Lukas Anna Noah Emma Liam Olivia Ethan Ava Lucas Mia Mateo Zoe Émile Chloé Søren Åsa").split()
-LAST = ("Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Gonzalez Wilson "
-        "Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanchez Clark Ramirez Lewis "
-        "Robinson Kim Park Choi Jung Kang Cho Yoon Jang Lim Han Wang Zhang Liu Chen Yang Huang Zhao Wu Sato Suzuki "
-        "Takahashi Tanaka Watanabe Müller Schmidt Schneider Fischer Weber Dubois Laurent Bernard Rossi Russo "
-        "Nguyen Tran Patel Shah Khan Singh Silva Santos Costa Oliveira O'Brien Walsh").split()
+FIRST = ["James", "Mary", "John", "Patricia", "Robert", "Jennifer", "Michael", "Linda", "David", "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Charles", "Karen", "Minsu", "Jiwoo", "Seoyeon", "Hyunwoo", "Jisoo", "Minji", "Dohyun", "Yuna", "Junho", "Soyeon", "Wei", "Fang", "Li", "Na", "Hiroshi", "Yuki", "Haruto", "Sakura", "Ahmed", "Fatima", "Omar", "Aisha", "Carlos", "Maria", "Jose", "Ana", "Luis", "Sofia", "Pierre", "Camille", "Lukas", "Anna", "Noah", "Emma", "Liam", "Olivia", "Ethan", "Ava", "Lucas", "Mia", "Mateo", "Zoe", "Émile", "Chloé", "Søren", "Åsa"]
+LAST = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson", "Kim", "Park", "Choi", "Jung", "Kang", "Cho", "Yoon", "Jang", "Lim", "Han", "Wang", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Dubois", "Laurent", "Bernard", "Rossi", "Russo", "Nguyen", "Tran", "Patel", "Shah", "Khan", "Singh", "Silva", "Santos", "Costa", "Oliveira", "O'Brien", "Walsh"]
 
 
 # Parent --------------------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.bench_sync import reset_postgres  # noqa: E402
+
 PY = sys.executable
 COMPANIES = 10_000
 TARGET_DISPATCH_S = 2.0
@@ -53,8 +54,9 @@ def broker_env(name: str, tmp: str, redis_url: str) -> dict:
 
 
 def reachable_postgres(url: str) -> bool:
-    import psycopg
     from urllib.parse import urlsplit
+
+    import psycopg
 
     try:
         with psycopg.connect(urlsplit(url)._replace(path="/postgres").geturl(), connect_timeout=2):
@@ -141,6 +143,7 @@ def main() -> None:
                       f"max {r['max_s']:.3f} s  | POST answered in {r['post_median_s'] * 1000:.0f} ms (median)  "
                       f"{verdict}")
     print("\nall targets met" if ok else "\nSOME TARGETS MISSED")
+    return None
 
 
 # Child -------------------------------------------------------------------------------------------------------

@@ -45,8 +45,9 @@ class Fake:
 
 
 def reset_postgres(url: str) -> None:
-    import psycopg
     from urllib.parse import urlsplit
+
+    import psycopg
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/")

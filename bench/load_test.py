@@ -228,7 +228,7 @@ def _action_directory_first(browser: Browser, rnd: random.Random, stop: threadin
 
 
 def _action_directory_search(browser: Browser, rnd: random.Random, stop: threading.Event) -> None:
-    query = rnd.choice(typing_queries(rnd, 1) + [_typed_name(rnd)])  # a few letters, or a whole name
+    query = rnd.choice([*typing_queries(rnd, 1), _typed_name(rnd)])  # a few letters, or a whole name
     browser.request(DIRECTORY_SEARCH, "GET", "/directory/", params={"q": query}, expect={200})
 
 
@@ -273,7 +273,7 @@ def _virtual_user(browser: Browser, plan: Plan, rnd: random.Random, start_at: fl
                   stop: threading.Event) -> None:
     if stop.wait(max(0.0, start_at - time.monotonic())):
         return
-    actions, weights = zip(*ACTIONS)
+    actions, weights = zip(*ACTIONS, strict=False)
     while not stop.is_set() and time.monotonic() < deadline:
         if not browser.signed_in and not browser.sign_in():
             stop.wait(1.0)  # recorded as an error already; try again a little later

@@ -31,8 +31,9 @@ def health(request):
     for name, probe in (("database", _database), ("broker", _broker)):
         try:
             checks[name] = probe()
-        except Exception as error:  # any failure is the answer, not a 500
+        except Exception as error:  # noqa: BLE001 - any failure is the answer, not a 500
             healthy = False
             checks[name] = f"unavailable: {type(error).__name__}"
             logger.warning("Health check: %s unavailable (%s)", name, type(error).__name__)
-    return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503)
+    return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": checks},
+                        status=200 if healthy else 503)

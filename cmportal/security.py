@@ -41,5 +41,6 @@ class RejectNulInQueryMiddleware:
 
     def __call__(self, request):
         if any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()):
-            return HttpResponseBadRequest("The address holds a character that is not allowed (NUL). Remove it and try again.")
+            return HttpResponseBadRequest(
+                "The address holds a character that is not allowed (NUL). Remove it and try again.")
         return self.get_response(request)

@@ -204,6 +204,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "cmportal"
 CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name) for name in ("cmportal", "cmportal-sync"))
 CELERY_TASK_ROUTES = {"aadsync.sync_run": {"queue": "cmportal-sync"}}
+# Beat's own bookkeeping (when each entry last ran) lives under var/, never in the repository.
+CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILE") or str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "aadsync-dispatch-due": {
         "task": "aadsync.dispatch_due",

@@ -5,9 +5,8 @@ from django.urls import include, path
 from aadsync import run_views
 from aadsync import views as aad_views
 from cmportal.health import health
-from directory.views import aad_picker, contacts, myinfo, users
+from directory.views import aad_picker, contacts, myinfo, portal, users
 from directory.views import auth as auth_views_ours
-from directory.views import portal
 
 urlpatterns = [
     path("", portal.root, name="root"),

@@ -1,4 +1,7 @@
 """Forms of the CM portal's directory screens: input validation only; saving goes through directory.services."""
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -43,15 +46,24 @@ class AadAccountField(forms.CharField):
         return contact
 
 
-class BootstrapMixin:
+# The mixins below are used with forms.Form; type checkers see them as forms, Python as plain mixins.
+if TYPE_CHECKING:
+    _FormBase = forms.Form
+else:
+    _FormBase = object
+
+
+class BootstrapMixin(_FormBase):
     """Bootstrap classes on the widgets, and aria-describedby/is-invalid on fields that have errors."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.style_widgets()
 
-    def style_widgets(self):
-        errors = self._errors or {}  # never trigger validation from here (fields may still be changing)
+    def style_widgets(self, errors: Mapping[str, object] | None = None):
+        """Style every widget; `errors` (after validation) marks the fields that have some. Before validation,
+        pass none: reading self.errors here would validate while a subclass may still be adding fields."""
+        errors = errors or {}
         for name, field in self.fields.items():
             widget = field.widget
             if isinstance(widget, (forms.RadioSelect, forms.CheckboxInput)):
@@ -71,31 +83,32 @@ class BootstrapMixin:
 
     def full_clean(self):
         super().full_clean()
-        self.style_widgets()
+        self.style_widgets(self.errors)
 
 
-def add_service_errors(form: forms.Form, error: ValidationError, aliases: dict | None = None) -> None:
+def add_service_errors(form: BootstrapMixin, error: ValidationError, aliases: dict | None = None) -> None:
     """Put a service's ValidationError next to the fields it names (or on top of the form)."""
     if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            field = (aliases or {}).get(field, field)
+        for name, errors in error.error_dict.items():
+            field = (aliases or {}).get(name, name)
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
-    form.style_widgets()
+    form.style_widgets(form.errors)
 
 
 def _aad_value(contact: Contact | None) -> str:
     return contact.object_id if contact is not None and contact.object_id else ""
 
 
-class PasswordPairMixin:
+class PasswordPairMixin(_FormBase):
     """Password and Confirm Password: they must match; the service applies the length rules."""
 
     password_required = False
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         password, confirm = cleaned.get("password", ""), cleaned.get("password_confirm", "")
         if self.password_required and not password and "password" not in self.errors:
             self.add_error("password", "Give a password.")
@@ -145,7 +158,9 @@ class UserForm(BootstrapMixin, PasswordPairMixin, forms.Form):
             }
         super().__init__(*args, **kwargs)
         self.password_required = person is None
-        self.fields["site"].queryset = company.sites.all()
+        site_field = self.fields["site"]
+        assert isinstance(site_field, forms.ModelChoiceField)
+        site_field.queryset = company.sites.all()
         self.fields["aad_contact"] = AadAccountField(company=company)
         # Keep the seed's field order: AAID ID comes after E-mail.
         order = list(self.fields)
@@ -196,7 +211,8 @@ class ContactForm(BootstrapMixin, forms.Form):
     mobile_phone = forms.CharField(label="Mobile phone", max_length=64, required=False)
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if not self.errors and not any(cleaned.get(field) for field in ("first_name", "last_name", "email")):
             raise forms.ValidationError("Give at least a first name, a last name or an e-mail.")
         return cleaned

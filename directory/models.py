@@ -1,5 +1,6 @@
 """Companies, sites, people who log in (managers and users) and Company Directory entries."""
 import zoneinfo
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -33,7 +34,7 @@ class PrefixSearchIndex(models.Index):
     """
 
     def create_sql(self, model, schema_editor, using="", **kwargs):
-        index = self
+        index: models.Index = self
         if schema_editor.connection.vendor == "postgresql":
             index = self.clone()
             index.expressions = tuple(
@@ -144,7 +145,7 @@ class Contact(models.Model):
         return "Yes"
 
 
-class PersonManager(BaseUserManager):
+class PersonManager(BaseUserManager["Person"]):
     use_in_migrations = True
 
     def get_by_natural_key(self, username):
@@ -224,7 +225,7 @@ class Person(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "username"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         verbose_name = "person"

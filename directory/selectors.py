@@ -189,7 +189,7 @@ class AadAccount:
 
     @classmethod
     def from_contact(cls, contact: Contact) -> "AadAccount":
-        return cls(contact.object_id, contact.first_name, contact.last_name, contact.email,
+        return cls(contact.object_id or "", contact.first_name, contact.last_name, contact.email,
                    contact.user_principal_name, contact.aad_state)
 
     @property
@@ -230,7 +230,7 @@ def aad_account_search(*, company: Company, text: str, person: Person | None = N
     """
     # NOT EXISTS rather than LEFT JOIN ... IS NULL: PostgreSQL plans it as an anti-join that can follow an
     # index order and stop at the limit, instead of joining and sorting every account of the company.
-    free = ~Exists(Person.objects.filter(aad_contact=OuterRef("pk")))
+    free = Q(~Exists(Person.objects.filter(aad_contact=OuterRef("pk"))))
     if person is not None and person.aad_contact_id:
         free |= Q(pk=person.aad_contact_id)
     offered = Contact.objects.filter(synced=True, aad_state=Contact.AadState.ACTIVE).filter(free)
@@ -267,7 +267,7 @@ def aad_account_search(*, company: Company, text: str, person: Person | None = N
             "object_id", "first_name", "last_name", "email", "user_principal_name"
         )[: limit + 1]
     )
-    return [AadAccount(*row) for row in rows[:limit]], len(rows) > limit
+    return [AadAccount(object_id or "", *rest) for object_id, *rest in rows[:limit]], len(rows) > limit
 
 
 def aad_contact_resolve(*, company: Company, value: str) -> Contact | None:

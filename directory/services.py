@@ -74,7 +74,7 @@ def _uniqueness_errors(person: Person) -> dict[str, str]:
         holder = others.filter(extension=person.extension).first()
         if holder is not None:
             errors["extension"] = f"Extension {person.extension} is already used by {holder.username}."
-    if person.aad_contact_id:
+    if person.aad_contact is not None:
         holder = person_holding_contact(contact=person.aad_contact, exclude=person)
         if holder is not None:
             errors["aad_contact"] = holder_message(holder)

@@ -28,7 +28,7 @@ def test_a_short_load_answers_every_request_and_queues_one_run_per_wave_at_most(
     Contact.objects.bulk_create([
         Contact(company=company, first_name=first, last_name=last, email=f"{first}.{last}{n}@smoke.example".lower(),
                 synced=True, object_id=f"00000000-0000-4000-8000-{n:012d}", aad_state="active")
-        for n, (first, last) in enumerate(zip(load_test.FIRST * 2, load_test.LAST * 2))
+        for n, (first, last) in enumerate(zip(load_test.FIRST * 2, load_test.LAST * 2, strict=False))
     ])
     configure(company)  # complete MS AAD settings; `published` keeps runs away from any broker (they stay queued)
     users = [make_manager(company, login=f"vu{n}", name=f"vu{n}", email=f"vu{n}@smoke.example",

@@ -84,7 +84,7 @@ def test_every_url_refuses_a_post_without_csrf_token(manager, company):
     client = Client(enforce_csrf_checks=True)
     client.force_login(manager)
     contact = company.contacts.create(first_name="Typed")
-    for route, name in portal_routes():
+    for route, _name in portal_routes():
         url = "/" + route.replace("<int:pk>", str(contact.pk))
         response = client.post(url, {"first_name": "x"})
         assert response.status_code == 403, (url, response.status_code)

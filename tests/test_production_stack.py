@@ -104,8 +104,8 @@ def _csrf(session, url):
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
 
 
-def test_bin_prod_serves_signs_in_syncs_and_schedules(prod_env, _fake_ms_server, tmp_path):
-    ms = _fake_ms_server
+def test_bin_prod_serves_signs_in_syncs_and_schedules(prod_env, fake_ms, tmp_path):
+    ms = fake_ms
     ms.reset()
     tenant = ms.add_tenant(users=40, seed=7)
     app = ms.add_app(tenant, secret="prod~secret-value-123")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or infinite: ignore the header
+    if not math.isfinite(seconds):  # NaN or infinite: ignore the header
         return None
     return max(0.0, seconds)
 

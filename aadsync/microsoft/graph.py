@@ -67,6 +67,8 @@ class GraphClient:
         while True:
             token = self.tokens.access_token()
             retry_after = None
+            failure: SyncError | None = None
+            status: int | None = None
             try:
                 response = self.session.get(url, headers={**(headers or {}), "Authorization": f"Bearer {token}"},
                                             timeout=self.timeout)
@@ -74,7 +76,6 @@ class GraphClient:
                 body = response.content
             except requests.RequestException as exc:
                 failure = connection_error(exc, url)
-                status = None
             else:
                 if status == 401 and not renewed:
                     # Revoked or expired early: one fresh token, then the 401 is final.
@@ -84,7 +85,6 @@ class GraphClient:
                 if status not in RETRY_STATUSES:
                     return check_graph_response(status, body, page=page, secret=secret)
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                failure = None
             attempt += 1
             delay = retry_after if retry_after is not None else backoff_delay(attempt, self.retry, self.jitter)
             spent = self.clock() - started
@@ -96,7 +96,7 @@ class GraphClient:
                     raise SyncError("throttled", retries=retries, seconds=f"{spent:.1f}")
                 raise SyncError("unavailable", status=status, retries=retries)
             logger.warning("Graph page %d: %s; retry %d of %d in %.2f s", page,
-                           f"HTTP {status}" if status else failure.details.get("why"), attempt,
+                           f"HTTP {status}" if failure is None else failure.details.get("why"), attempt,
                            self.retry.max_retries, delay)
             self.sleep(delay)
 
@@ -139,7 +139,7 @@ class GraphClient:
             yield Page(number=number, users=data["value"])
             self.check_link(next_url)
             # Digests of the links read so far: a few bytes per page, to spot a server that loops.
-            digest = hashlib.sha1(next_url.encode()).digest()
+            digest = hashlib.blake2b(next_url.encode(), digest_size=16).digest()
             if digest in seen or next_url == url or number >= MAX_PAGES:
                 raise SyncError("nextlink_loop", page=number)
             seen.add(digest)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from django.db import models
+
 from aadsync.validators import guid_normalised
 from directory.models import Contact
 
@@ -30,7 +32,15 @@ class ContactRow(NamedTuple):
 
 SYNCED_FIELDS = ContactRow._fields
 TEXT_FIELDS = SYNCED_FIELDS[:6]
-MAX_LENGTHS: dict[str, int] = {name: Contact._meta.get_field(name).max_length for name in TEXT_FIELDS}  # type: ignore[misc]
+
+
+def _max_length(name: str) -> int:
+    field = Contact._meta.get_field(name)
+    assert isinstance(field, models.CharField) and field.max_length
+    return field.max_length
+
+
+MAX_LENGTHS = {name: _max_length(name) for name in TEXT_FIELDS}
 # Which Graph property sets which of the seven synced fields (shown on the MS AAD page); the rest are derived.
 GRAPH_SOURCES = {
     "user_principal_name": "userPrincipalName",
@@ -86,7 +96,7 @@ def contact_row_merge(current: ContactRow, user: dict) -> ContactRow:
     for index, key in _MERGED:
         if key in user:
             merged[index] = full[index]
-    row = ContactRow(*merged)
+    row = ContactRow._make(merged)
     if "userType" in user:
         is_guest = full.is_guest
     else:

@@ -49,7 +49,7 @@ class Prefetcher:
             for item in self._iterable:
                 if not self._put(item):
                     return
-        except BaseException as exc:  # handed to the consumer, who decides
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, who decides
             self._put(_Failure(exc))
             return
         self._put(_DONE)

@@ -46,8 +46,8 @@ class SeenIds:
     def _missing_where(self) -> str:
         quote = connection.ops.quote_name
         contact = quote(CONTACT_TABLE)
-        return (f"{quote('company_id')} = %s AND {quote('synced')} AND {quote('aad_state')} IN (%s, %s) "
-                f"AND NOT EXISTS (SELECT 1 FROM {self.table} seen WHERE seen.object_id = {contact}.{quote('object_id')})")
+        return (f"{quote('company_id')} = %s AND {quote('synced')} AND {quote('aad_state')} IN (%s, %s) AND NOT EXISTS "
+                f"(SELECT 1 FROM {self.table} seen WHERE seen.object_id = {contact}.{quote('object_id')})")
 
     def missing_count(self, company: Company) -> int:
         with connection.cursor() as cursor:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, models, transaction
 
 from aadsync.sync.mapping import SYNCED_FIELDS, ContactRow
 from directory.models import Company, Contact
@@ -21,7 +21,9 @@ INSERT_CHUNK = 1000  # rows per multi-row INSERT on PostgreSQL (14 columns: well
 
 
 def _column(name: str) -> str:
-    return connection.ops.quote_name(Contact._meta.get_field(name).column)
+    field = Contact._meta.get_field(name)
+    assert isinstance(field, models.Field) and field.column
+    return connection.ops.quote_name(field.column)
 
 
 def _table() -> str:

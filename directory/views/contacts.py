@@ -3,7 +3,8 @@ import csv
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -50,11 +51,12 @@ class DirectoryPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
-        if bottom <= self.count // 2 or not self.object_list.ordered:
+        queryset = self.object_list
+        if bottom <= self.count // 2 or not isinstance(queryset, QuerySet) or not queryset.ordered:
             return super().page(number)
-        rows = list(self.object_list.reverse()[self.count - top:self.count - bottom])
+        rows = list(queryset.reverse()[self.count - top:self.count - bottom])
         rows.reverse()
-        return self._get_page(rows, number, self)
+        return Page(rows, number, self)
 
 
 def _parse_sort(value: str) -> tuple[str, bool]:

@@ -6,8 +6,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from directory.forms import MyInformationForm, add_service_errors
-from directory.permissions import manager_required
 from directory.linking import aad_differences
+from directory.permissions import manager_required
 from directory.services import manager_update_self
 from directory.views.aad_picker import confirm_step_form, picker_context
 

@@ -7,9 +7,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from directory.forms import UserForm, add_service_errors
+from directory.linking import aad_differences
 from directory.models import Person
 from directory.permissions import manager_required
-from directory.linking import aad_differences
 from directory.selectors import AadAccount, user_get, user_list
 from directory.services import user_create, user_update
 from directory.views.aad_picker import confirm_step_form, picker_context
@@ -95,6 +95,6 @@ def user_edit(request, pk: int):
 
 
 def _linked_note(person: Person) -> str:
-    if person.aad_contact_id:
+    if person.aad_contact is not None:
         return f", linked to AAD account {AadAccount.from_contact(person.aad_contact).label}"
     return ""

@@ -151,7 +151,7 @@ def test_history_lists_runs_newest_first_with_trigger_times_counts_and_errors(ma
                     requested_by=manager)
     html = manager_client.get("/aad/history/").content.decode()
     rows = html.split('data-testid="history-row"')[1:]
-    assert [row.split('data-run="')[1].split('"')[0] for row in rows][0] == str(newest.pk)
+    assert next(row.split('data-run="')[1].split('"')[0] for row in rows) == str(newest.pk)
     assert "One-time Sync" in rows[0] and "by rich@cm1-vertical" in rows[0] and "1.0 s" in rows[0]
     assert "Command" in rows[1] and "Microsoft could not be reached." in rows[1]
     assert "Schedule" in rows[2] and ">7<" in rows[2] and "4.0 s" in rows[2]
@@ -197,7 +197,7 @@ def test_page_says_not_use_has_no_next_run(manager_client, company):
 
 
 def _button(html: str) -> str:
-    return html.split('data-testid="one-time-sync"')[1].split(">")[0]
+    return html.split('data-testid="one-time-sync"')[1].split(">", maxsplit=1)[0]
 
 
 def test_button_is_enabled_when_settings_are_complete_and_in_use(manager_client, company):

@@ -1,5 +1,7 @@
 """Playwright against Debian's chromium (never a downloaded browser) and pytest-django's live_server."""
+import contextlib
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -46,10 +48,8 @@ def page(browser, live_server):
     page.seen_html = []  # every page's HTML, for "the secret never shows" assertions
 
     def keep_html(loaded):
-        try:
+        with contextlib.suppress(PlaywrightError):  # the page closed or navigated on before it could be read
             page.seen_html.append(loaded.content())
-        except PlaywrightError:  # the page closed or navigated on before it could be read
-            pass
 
     page.on("load", keep_html)
     csp_violations = []
@@ -74,8 +74,18 @@ def login_as(page):
     return login
 
 
-def screenshot(page, name: str) -> Path:
+# `bin/screenshots` sets this to docs/: only then are the README's pictures refreshed. A plain test run writes
+# its screenshots under test-artifacts/ (ignored) and never changes a tracked file.
+README_PICTURES = os.environ.get("CMPORTAL_README_PICTURES", "")
+
+
+def screenshot(page, name: str, *, readme: bool = False) -> Path:
+    """Save a full-page screenshot under test-artifacts/; with `readme`, also as the README picture of that name
+    when bin/screenshots asked for them."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    if readme and README_PICTURES:
+        Path(README_PICTURES).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(README_PICTURES) / f"{name}.png")
     return path

@@ -1,7 +1,7 @@
 """The MS AAD page in chromium: Modify, fill, Save, masked secret; Cancel changes nothing; bad input stays."""
 import logging
-import shutil
-from pathlib import Path
+
+import pytest
 
 from aadsync.models import AadSettings
 from tests.browser.conftest import screenshot
@@ -9,7 +9,6 @@ from tests.conftest import PASSWORD, SECRET
 
 GUID_T = "43d42458-b9c9-4619-aa06-c8a1e2f3b4c5"
 GUID_C = "c12be4c0-7943-4450-9b11-b35a1e2f3b4c"
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def _fill_settings(page, tenant=GUID_T):
@@ -24,6 +23,7 @@ def _fill_settings(page, tenant=GUID_T):
     page.select_option("#id_exec_second", "5")
 
 
+@pytest.mark.readme
 def test_modify_save_shows_masked_secret_and_cancel_changes_nothing(page, login_as, manager, company, caplog):
     caplog.set_level(logging.DEBUG)
     login_as(manager, PASSWORD)
@@ -40,9 +40,7 @@ def test_modify_save_shows_masked_secret_and_cancel_changes_nothing(page, login_
     assert page.get_by_test_id("period").inner_text() == "Every week on Friday"
     assert page.get_by_test_id("exec-time").inner_text().startswith("Hour: 02, Min: 30, Sec: 05")
     assert "•" in page.get_by_test_id("secret").inner_text()
-    screenshot(page, "ms-aad-page")
-    DOCS.mkdir(exist_ok=True)
-    shutil.copy(screenshot(page, "ms-aad-page"), DOCS / "ms-aad-page.png")
+    screenshot(page, "ms-aad-page", readme=True)
     before = AadSettings.objects.values().get(company=company)
 
     page.get_by_role("link", name="Modify").click()

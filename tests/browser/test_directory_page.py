@@ -1,4 +1,6 @@
 """The Company Directory in chromium: search, Sync filter, sort, a typed-in entry, and the CSV download."""
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -41,7 +43,7 @@ def test_manager_searches_filters_sorts_and_exports(page, login_as, manager, com
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
     path = download.value.path()
-    text = open(path, encoding="utf-8").read()
+    text = Path(path).read_text(encoding="utf-8")
     assert text.splitlines()[0] == "first_name,last_name,email,office_phone,mobile_phone,user_principal_name,object_id,sync"
     assert "<b>Bold</b>,Markup" in text
 

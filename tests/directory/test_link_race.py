@@ -8,6 +8,7 @@ Both requests are held right after the rules check, so both believe the account 
   while the first holds the write lock; the hold times out, the first commits, and the second's rules check
   already sees the link. Same outcome, reached by serialisation instead of the constraint.
 """
+import contextlib
 import threading
 
 import pytest
@@ -31,10 +32,8 @@ def held_after_check(monkeypatch):
     def check_and_wait(*, person, contact):
         real_check(person=person, contact=contact)
         passed.append(person.login)
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait(timeout=HOLD_SECONDS)
-        except threading.BrokenBarrierError:
-            pass
 
     monkeypatch.setattr(services, "aad_link_check", check_and_wait)
     return passed

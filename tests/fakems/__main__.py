@@ -1,5 +1,6 @@
 """Run the fake Microsoft standalone for a demo: python -m tests.fakems --port 8443 --users 250"""
 import argparse
+import contextlib
 import json
 import shutil
 import signal
@@ -50,10 +51,8 @@ def main(argv=None) -> int:
         print("# Ctrl-C stops it.", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     ms.stop()
     return 0
 

@@ -11,8 +11,7 @@ MAX_PAGE = 999
 # What Graph returns for a user when the request has no $select (accountEnabled and userType are not in it).
 DEFAULT_PROPERTIES = ["businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
                       "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id"]
-KNOWN_PROPERTIES = DEFAULT_PROPERTIES + ["accountEnabled", "userType", "department", "companyName",
-                                         "createdDateTime", "employeeId", "onPremisesImmutableId", "usageLocation"]
+KNOWN_PROPERTIES = [*DEFAULT_PROPERTIES, "accountEnabled", "userType", "department", "companyName", "createdDateTime", "employeeId", "onPremisesImmutableId", "usageLocation"]
 _CANONICAL = {name.lower(): name for name in KNOWN_PROPERTIES}
 READ_USERS_ROLES = {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 

@@ -22,11 +22,11 @@ import trustme
 
 from tests.fakems import admin_routes, graph_routes, identity_routes, signin_routes
 from tests.fakems.faults import AFTER, Fault, Faults
+from tests.fakems.model import USER_READ_ALL, App, Directory, Tenant
+from tests.fakems.tenantgen import generate_users
 from tests.fakems.wire import Drop, Request, Response, Router
 
 LISTINGS = ("users", "users_delta")  # the endpoints a look-up pages through; the fault methods' default
-from tests.fakems.model import USER_READ_ALL, App, Directory, Tenant
-from tests.fakems.tenantgen import generate_users
 
 
 class _Handler(BaseHTTPRequestHandler):

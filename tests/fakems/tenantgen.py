@@ -107,7 +107,7 @@ def generate_users(
         elif kind == 2:  # a room or service account: no given name or surname
             given, sur = None, None
         elif kind == 3:  # several business phones (Graph returns a list; the first one counts)
-            phones = phones + [f"+82 31 {rng.randint(100, 999)} {rng.randint(1000, 9999)}"]
+            phones = [*phones, f"+82 31 {rng.randint(100, 999)} {rng.randint(1000, 9999)}"]
         elif kind == 4:  # the longest values Graph allows
             given = ("Maximilian" * 7)[:MAX_NAME]
             sur = ("Wolfeschlegelsteinhausen" * 3)[:MAX_NAME]

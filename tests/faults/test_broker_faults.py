@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from datetime import timedelta
 
 import pytest
@@ -133,8 +132,8 @@ def test_runs_queued_when_redis_restarts_still_happen(
     celery_processes.start_worker()
     celery_processes.start_beat()
 
-    for run in (one_time, scheduled):
-        run = _finished(run, celery_processes)
+    for queued in (one_time, scheduled):
+        run = _finished(queued, celery_processes)
         assert run.status == "succeeded", run.error
         assert run.created == Contact.objects.filter(company=run.company, synced=True).count() > 0
     assert "their messages were lost; sending them again" in celery_processes.log("worker")
@@ -151,8 +150,8 @@ def test_runs_lost_with_redis_and_taken_by_no_worker_end_failed_with_a_sentence(
     celery_processes.start_worker("dispatcher-only", queues="cmportal")  # nobody takes look-ups
     celery_processes.start_beat()
 
-    for run in (one_time, scheduled):
-        run = _finished(run, celery_processes)
+    for queued in (one_time, scheduled):
+        run = _finished(queued, celery_processes)
         assert (run.status, run.error) == ("failed", SyncError("never_started", minutes=f"{8 / 60:g}").sentence)
         assert run.started_at is None or run.started_at <= run.finished_at
         assert not Contact.objects.filter(company=run.company).exists()

@@ -51,7 +51,7 @@ TOKEN_FAULTS = {
 
 
 @pytest.fixture
-def tenant_with_changes(fake_ms, company, make_user, settings_fast_retries):  # noqa: F811
+def tenant_with_changes(fake_ms, company, make_user, settings_fast_retries):
     """A synced 5-page tenant (with a linked user), then changes a good run would apply on every page."""
     users = generate_users(PAGES * PAGE_SIZE, seed=11)
     setup = fake_ms.configure(company, users=users)
@@ -110,7 +110,7 @@ def test_listing_fault_leaves_directory_and_history_true(fake_ms, tenant_with_ch
     run = _assert_failed_cleanly(company, before, runs_before)
     assert run.mode == mode
 
-    listing = [r for r in fake_ms.requests_to("users_delta") + fake_ms.requests_to("users")]
+    listing = list(fake_ms.requests_to("users_delta") + fake_ms.requests_to("users"))
     assert max(r.get("page") or 1 for r in listing) == page  # it failed where the fault was, not later
     assert run.pages_read < page or fault == "nextlink-loop"
     _assert_recovers(fake_ms, tenant_with_changes, full)

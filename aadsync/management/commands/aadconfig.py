@@ -62,10 +62,11 @@ class Command(BaseCommand):
         data["secret"] = secret
         form = AadSettingsForm(data, has_secret=row.has_secret)
         if not form.is_valid():
-            messages = [f"{form.fields[name].label if name in form.fields else name}: {' '.join(errs)}"
-                        for name, errs in form.errors.items()]
+            messages = [f"{form.fields[name].label if name in form.fields else name}: "
+                        f"{' '.join(str(error) for error in errs)}" for name, errs in form.errors.items()]
             raise CommandError(" ".join(messages))
         changed = aad_settings_update(
             company=company, data=form.settings_data(), secret=secret, actor=Actor(person=None, source="aadconfig")
         )
-        self.stdout.write(f"MS AAD settings of {company.slug}: " + (", ".join(changed) + " changed." if changed else "nothing changed."))
+        summary = ", ".join(changed) + " changed." if changed else "nothing changed."
+        self.stdout.write(f"MS AAD settings of {company.slug}: {summary}")

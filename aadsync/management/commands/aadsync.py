@@ -1,4 +1,4 @@
-"""aadsync --company SLUG [--full]: run one look-up now, print one summary line (exit 1 with the sentence on failure)."""
+"""aadsync --company SLUG [--full]: run one look-up now and print one summary line (exit 1 with the sentence)."""
 from django.core.management.base import BaseCommand, CommandError
 
 from aadsync.models import SyncRun

@@ -15,7 +15,7 @@ class Command(BaseCommand):
         for row in AadSettings.objects.select_for_update().exclude(secret_encrypted=""):
             try:
                 row.secret_encrypted = crypto.rotate(row.secret_encrypted)
-            except Exception:  # InvalidToken: written with a key that is no longer configured
+            except crypto.SecretUnreadable:  # written with a key that is no longer configured
                 raise CommandError(
                     f"The secret of {row.company.slug} cannot be read with the configured keys; "
                     "nothing was changed. Add the old key back after the new one and run again."

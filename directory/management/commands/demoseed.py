@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 from directory.models import Company
 from directory.services import company_create, manager_create
 
-DEMO_PASSWORD = "Demo-pass1"
+DEMO_PASSWORD = "Demo-pass1"  # noqa: S105 - the documented demo sign-in, local only
 
 
 class Command(BaseCommand):

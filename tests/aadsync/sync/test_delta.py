@@ -8,8 +8,8 @@ from aadsync.models import AadSettings, SyncRun
 from aadsync.services import Actor, aad_settings_update
 from aadsync.sync import delta_link_drop, sync_company_now
 from directory.models import Contact
-from tests.aadsync.sync.test_engine import snapshot, writes
 from tests.aadsync.run_helpers import published  # noqa: F401 (fixture)
+from tests.aadsync.sync.test_engine import snapshot, writes
 from tests.fakems import make_guest, make_user
 
 pytestmark = pytest.mark.django_db

@@ -549,8 +549,8 @@ def test_throttling_beyond_the_retries_fails_with_its_sentence(fake_ms, company,
         (lambda ms, s: setattr(s.app.secrets[0], "expires_at", 1.0), "The Secret Code has expired (AADSTS7000222)"),
         (lambda ms, s: s.tenant.apps.clear(), "Microsoft found no app with this Client ID in the tenant (AADSTS700016)"),
         (lambda ms, s: ms.directory.tenants.clear(), "Microsoft found no tenant with this Tenant ID (AADSTS90002)"),
-        (lambda ms, s: s.app.permissions.clear(), "The app is not allowed to read users: the Microsoft Graph "
-                                                  "application permission User.Read.All is missing"),
+        (lambda ms, s: s.app.permissions.clear(), ("The app is not allowed to read users: the Microsoft Graph "
+                                                   "application permission User.Read.All is missing")),
         (lambda ms, s: ms.server_error(503, times=None), "Microsoft Graph kept answering with server errors (HTTP 503)"),
     ],
     ids=["wrong-secret", "expired-secret", "unknown-client", "unknown-tenant", "no-permission", "graph-down"],

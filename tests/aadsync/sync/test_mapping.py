@@ -1,6 +1,6 @@
 """The field map (aadsync/sync/mapping.py): Graph users into directory rows, pure."""
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from aadsync.sync.mapping import (
