@@ -1,0 +1,1 @@
+"""MS AAD settings, the Microsoft client, the sync engine, scheduling, and look-up history."""

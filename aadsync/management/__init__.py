@@ -1,0 +1,1 @@
+"""Operators' commands of the MS AAD integration."""

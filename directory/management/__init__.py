@@ -1,0 +1,1 @@
+"""Operators' commands for companies, people and AAD links."""

@@ -1,0 +1,1 @@
+"""aadconfig, aadsync, rotatesecrets."""

@@ -1,0 +1,1 @@
+"""createcompany, createmanager, linkaad, demoseed."""

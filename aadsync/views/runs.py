@@ -11,8 +11,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from aadsync.dispatch import SyncUnavailable, sync_one_time_request
 from aadsync.models import SyncRun
-from aadsync.run_status import sync_run_history, sync_run_latest, sync_run_status
 from aadsync.runs import SyncAlreadyRunning
+from aadsync.selectors import sync_run_history, sync_run_latest, sync_run_status
 from aadsync.sync import delta_link_drop
 from directory.permissions import manager_required
 

@@ -1,0 +1,11 @@
+"""URLs of the MS AAD pages (Authority Setting > MS AAD, Sync History)."""
+from django.urls import path
+
+from aadsync.views import runs, settings_page
+
+urlpatterns = [
+    path("aad/", settings_page.aad_settings_page, name="aad-settings"),
+    path("aad/sync/", runs.one_time_sync, name="aad-sync"),
+    path("aad/sync/status/", runs.sync_status, name="aad-sync-status"),
+    path("aad/history/", runs.sync_history, name="aad-sync-history"),
+]
