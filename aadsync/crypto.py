@@ -1,19 +1,13 @@
 """Encryption at rest for client secrets: Fernet with several keys for rotation."""
-import base64
-import hashlib
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 class SecretUnreadable(Exception):
     """The stored secret was written with a key that is no longer configured."""
-
-
-def _derived_dev_key() -> bytes:
-    digest = hashlib.sha256(b"cmportal-field-encryption:" + settings.SECRET_KEY.encode()).digest()
-    return base64.urlsafe_b64encode(digest)
 
 
 @lru_cache(maxsize=8)
@@ -22,9 +16,11 @@ def _fernet(keys: tuple[str, ...]) -> MultiFernet:
 
 
 def configured_keys() -> tuple[str, ...]:
+    """FIELD_ENCRYPTION_KEY's keys, newest first. Settings always give one (from the environment, or generated
+    once under var/ for a local install); a key derived from SECRET_KEY is never used."""
     keys = tuple(settings.FIELD_ENCRYPTION_KEYS)
     if not keys:
-        keys = (_derived_dev_key().decode(),)
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY is empty: set it (see docs/DEPLOY.md).")
     return keys
 
 

@@ -6,9 +6,11 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
+from cmportal.keys import key_from_file, new_fernet_key, new_secret_key, private_file
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CMPORTAL_VAR_DIR", BASE_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -22,20 +24,28 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# DEBUG is off unless DJANGO_DEBUG says on (bin/run does, for the developer's own machine).
+DEBUG = env_bool("DJANGO_DEBUG", False)
+# DJANGO_DEBUG set to off (bin/prod and docs/DEPLOY.md: DJANGO_DEBUG=0) declares a production deployment: its keys
+# must come from the environment, and HTTPS-only cookies, HSTS, the SSL redirect and hashed static files switch
+# on. Unset, the portal is a local install: DEBUG still off, keys generated under var/ (below).
+PRODUCTION = os.environ.get("DJANGO_DEBUG", "").strip() != "" and not DEBUG
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
-
 # Fernet keys for secrets at rest, comma-separated, newest first (older keys still decrypt).
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEY")
-if not FIELD_ENCRYPTION_KEYS and not DEBUG:
-    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be set when DJANGO_DEBUG is off.")
+if PRODUCTION:
+    for variable, value in (("DJANGO_SECRET_KEY", SECRET_KEY), ("FIELD_ENCRYPTION_KEY", FIELD_ENCRYPTION_KEYS)):
+        if not value:
+            raise ImproperlyConfigured(f"{variable} must be set when DJANGO_DEBUG is off (production).")
+# A local install makes its own random keys on first start (var/, mode 0600) and keeps them: never a constant
+# published in the code. Keep var/ with the database: the database's client secrets need var/field_encryption_key.
+if not SECRET_KEY:
+    SECRET_KEY = key_from_file(VAR_DIR / "secret_key", new_secret_key)
+if not FIELD_ENCRYPTION_KEYS:
+    FIELD_ENCRYPTION_KEYS = [key_from_file(VAR_DIR / "field_encryption_key", new_fernet_key)]
 
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -89,11 +99,14 @@ DATABASES = {
         default=f"sqlite:///{VAR_DIR / 'cmportal.sqlite3'}",
         # Production keeps each thread's connection for a minute: a new PostgreSQL connection per request cost
         # more than the page itself under load (bench/load_test.py). Checked before reuse after a restart.
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0" if DEBUG else "60")),
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60" if PRODUCTION else "0")),
         conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The database holds password hashes and encrypted client secrets: readable by this account only.
+    if str(DATABASES["default"]["NAME"]) not in ("", ":memory:"):
+        private_file(Path(DATABASES["default"]["NAME"]))
     # WAL lets the web server read while a sync writes; wait rather than fail on a busy database.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -127,9 +140,9 @@ STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 
@@ -215,13 +228,13 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Security headers; the production-only ones switch on with DEBUG off.
+# Security headers; the production-only ones switch on with DJANGO_DEBUG=0.
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG:
+if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

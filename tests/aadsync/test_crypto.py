@@ -1,6 +1,7 @@
 """The client secret at rest: Fernet, several keys for rotation, never plain in the column."""
 import pytest
 from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 from aadsync import crypto
@@ -63,10 +64,10 @@ def test_unreadable_secret_says_what_to_do_without_showing_anything_secret(compa
     assert row.secret_encrypted not in str(excinfo.value)
 
 
-def test_debug_without_keys_derives_one_from_the_secret_key(settings):
+def test_no_key_is_ever_derived_from_the_secret_key(settings):
     settings.FIELD_ENCRYPTION_KEYS = []
-    token = crypto.encrypt("x")
-    assert crypto.decrypt(token) == "x"
+    with pytest.raises(ImproperlyConfigured, match="FIELD_ENCRYPTION_KEY is empty"):
+        crypto.encrypt("x")
 
 
 def test_invalid_configured_key_fails_the_system_check(settings):
