@@ -47,6 +47,16 @@ if not FIELD_ENCRYPTION_KEYS:
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+# Reverse proxies (IP addresses or CIDR networks, comma-separated) whose X-Forwarded-For is believed: the sign-in
+# throttle then counts the right-most address in that header that is not itself a trusted proxy
+# (cmportal/client_address.py). Empty: REMOTE_ADDR is the client, whatever the header says.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+
+# Sign-in throttle (directory/throttle.py): failed sign-ins per account (portal ID or admin username) and per
+# client address within a window of LOGIN_THROTTLE_WINDOW seconds.
+LOGIN_THROTTLE_ACCOUNT_LIMIT = int(os.environ.get("LOGIN_THROTTLE_ACCOUNT_LIMIT", "10"))
+LOGIN_THROTTLE_ADDRESS_LIMIT = int(os.environ.get("LOGIN_THROTTLE_ADDRESS_LIMIT", "50"))
+LOGIN_THROTTLE_WINDOW = int(os.environ.get("LOGIN_THROTTLE_WINDOW", "900"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -1,8 +1,12 @@
-"""Operators' admin for companies, sites, people and the directory."""
+"""Operators' admin for companies, sites, people and the directory; its sign-in is throttled like the portals'."""
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from directory.models import Company, Contact, Person, Site
+from directory.signin_forms import OperatorAuthenticationForm
+
+# /admin/login/ counts failures per username and per address exactly as /login/ and /cu/login/ do.
+admin.site.login_form = OperatorAuthenticationForm
 
 
 @admin.register(Company)

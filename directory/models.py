@@ -256,3 +256,18 @@ class Person(AbstractBaseUser, PermissionsMixin):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip() or self.display_name or self.login
+
+
+class SigninThrottle(models.Model):
+    """Failed sign-ins (and checks under way) of one account or one client address in the current window.
+
+    Kept in the database rather than the cache: a conditional UPDATE is atomic on SQLite and PostgreSQL alike,
+    where the file cache's incr is a read followed by a write (directory/throttle.py).
+    """
+
+    key = models.CharField(max_length=64, unique=True)  # an HMAC of "account:<portal ID>" or "address:<ip>"
+    count = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.count} since {self.window_started_at:%Y-%m-%d %H:%M:%S}"

@@ -1,14 +1,13 @@
 """Password sign-in for the CM portal (managers) and the Customer User portal (users), and the logout."""
-from django import forms
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from directory import throttle
 from directory.models import Person
+from directory.signin_forms import PortalAuthenticationForm, UserPortalAuthenticationForm
 
 # Set by an identity provider's sign-in (aadlogin): its sign-out URL, offered after the portal's own logout.
 IDP_LOGOUT_URL = "idp_logout_url"
@@ -17,38 +16,6 @@ IDP_LOGOUT_URL = "idp_logout_url"
 def home_url_for(person) -> str:
     """Where a signed-in person belongs: managers in the CM portal, users in the Customer User portal."""
     return reverse("aad-settings") if person.role == Person.Role.MANAGER else reverse("cu-home")
-
-
-class PortalAuthenticationForm(AuthenticationForm):
-    """Signs in only the role this portal is for, with a sentence that points at the other portal."""
-
-    role = Person.Role.MANAGER
-    wrong_portal_message = "This is the Customer Manager portal for managers. Users sign in at /cu/login/."
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["username"].label = "ID"
-        self.fields["username"].widget.attrs["placeholder"] = "e.g. rich@cm1-vertical"
-
-    def clean(self):
-        blocked = throttle.signin_blocked_for(self.request)
-        if blocked:
-            raise forms.ValidationError(throttle.blocked_message(blocked), code="throttled")
-        try:
-            return super().clean()
-        except forms.ValidationError:
-            throttle.signin_failed(self.request)
-            raise
-
-    def confirm_login_allowed(self, user):
-        super().confirm_login_allowed(user)
-        if user.role != self.role:
-            raise forms.ValidationError(self.wrong_portal_message, code="wrong_portal")
-
-
-class UserPortalAuthenticationForm(PortalAuthenticationForm):
-    role = Person.Role.USER
-    wrong_portal_message = "This is the Customer User portal. Managers sign in at /login/."
 
 
 class ManagerLoginView(auth_views.LoginView):
@@ -64,9 +31,12 @@ class ManagerLoginView(auth_views.LoginView):
     def get_default_redirect_url(self):
         return home_url_for(self.request.user)
 
-    def form_valid(self, form):
-        throttle.signin_succeeded(self.request)
-        return super().form_valid(form)
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.has_error(NON_FIELD_ERRORS, "throttled") and form.throttled is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(form.throttled.seconds)
+        return response
 
 
 class UserLoginView(ManagerLoginView):

@@ -182,15 +182,16 @@ def test_bare_page_asks_for_the_company(client, db):
     assert "Your company's portal domain, your e-mail or your portal ID" in html
 
 
-def test_repeated_failed_microsoft_sign_ins_are_throttled(fake_ms, client, signin_setup, settings):
-    settings.LOGIN_THROTTLE_LIMIT = 2
-    for _ in range(2):
+def test_repeated_refused_microsoft_answers_throttle_the_address(fake_ms, client, signin_setup, settings):
+    settings.LOGIN_THROTTLE_ADDRESS_LIMIT = 2
+    for _ in range(2):  # an account nobody is linked to: no account known, so the address counts
         _sign_in(fake_ms, client, signin_setup.spare_user)
     response = client.get("/login/microsoft/", {"company": "cm1-vertical"})
-    _assert_refused(response, client, "Too many failed sign-ins")
-    # ... and the password form from the same source is throttled too
+    _assert_refused(response, client, "Too many failed sign-ins from your network")
+    assert response.status_code == 429 and int(response["Retry-After"]) > 800
+    # ... and the password form from the same address is throttled too
     response = client.post("/login/", {"username": "rich@cm1-vertical", "password": PASSWORD})
-    assert "Too many failed sign-ins" in response.content.decode()
+    assert "Too many failed sign-ins from your network" in response.content.decode()
 
 
 def test_logout_after_microsoft_sign_in_offers_microsoft_sign_out(fake_ms, client, signin_setup):

@@ -61,25 +61,28 @@ def test_menu_items_not_built_are_disabled(manager_client):
         assert f'aria-disabled="true" title="Not part of this portal">{item}<' in html
 
 
-def test_repeated_failed_sign_ins_from_one_source_are_throttled(client, manager, settings):
-    settings.LOGIN_THROTTLE_LIMIT = 3
+def test_repeated_failed_sign_ins_of_one_account_are_throttled(client, manager, settings):
+    settings.LOGIN_THROTTLE_ACCOUNT_LIMIT = 3
     for _ in range(3):
         client.post("/login/", {"username": "rich@cm1-vertical", "password": "wrong-wrong"})
     response = client.post("/login/", {"username": "rich@cm1-vertical", "password": PASSWORD})
-    assert "Too many failed sign-ins from your address" in response.content.decode()
+    assert response.status_code == 429
+    assert "Too many failed sign-ins for this ID. Try again in 15 minutes." in response.content.decode()
     assert "_auth_user_id" not in client.session
 
 
-def test_throttle_is_per_source_address(client, manager, settings):
-    settings.LOGIN_THROTTLE_LIMIT = 2
-    for _ in range(2):
-        client.post("/login/", {"username": "rich@cm1-vertical", "password": "wrong-wrong"}, REMOTE_ADDR="10.9.9.9")
+def test_the_address_limit_is_a_second_line_across_accounts(client, manager, settings):
+    settings.LOGIN_THROTTLE_ADDRESS_LIMIT = 2
+    for login in ("amy", "bob"):
+        client.post("/login/", {"username": f"{login}@cm1-vertical", "password": "wrong-wrong"}, REMOTE_ADDR="10.9.9.9")
+    refused = client.post("/login/", {"username": "rich@cm1-vertical", "password": PASSWORD}, REMOTE_ADDR="10.9.9.9")
+    assert "Too many failed sign-ins from your network" in refused.content.decode()
     response = client.post("/login/", {"username": "rich@cm1-vertical", "password": PASSWORD}, REMOTE_ADDR="127.0.0.2")
     assert response.status_code == 302
 
 
 def test_a_success_clears_earlier_failures(client, manager, settings):
-    settings.LOGIN_THROTTLE_LIMIT = 2
+    settings.LOGIN_THROTTLE_ACCOUNT_LIMIT = 2
     client.post("/login/", {"username": "rich@cm1-vertical", "password": "wrong-wrong"})
     client.post("/login/", {"username": "rich@cm1-vertical", "password": PASSWORD})
     client.post("/logout/")
