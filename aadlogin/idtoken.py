@@ -94,8 +94,12 @@ def verify_id_token(id_token: str, *, tenant_id: str, client_id: str, nonce: str
         raise IdTokenRejected("Microsoft's sign-in answer came from another tenant.") from None
     except jwt.PyJWTError as error:
         raise IdTokenRejected(f"Microsoft's sign-in answer was refused ({type(error).__name__}).") from None
-    if claims["tid"].lower() != tenant_id.lower():
+    if str(claims["tid"]).lower() != tenant_id.lower():
         raise IdTokenRejected("Microsoft's sign-in answer came from another tenant.")
+    # OpenID Connect Core 3.1.3.7: with several audiences the token must name us as its authorized party; a
+    # token issued to another app that merely lists ours among its audiences is not ours.
+    if (isinstance(claims["aud"], list) or "azp" in claims) and claims.get("azp") != client_id:
+        raise IdTokenRejected("Microsoft's sign-in answer was issued to another application.")
     if nonce is not None and claims.get("nonce") != hashlib.sha256(nonce.encode()).hexdigest():
         raise IdTokenRejected("Microsoft's sign-in answer does not belong to this sign-in (nonce mismatch).")
     return claims

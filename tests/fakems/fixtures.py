@@ -49,6 +49,7 @@ def _fake_ms_server():
 @pytest.fixture
 def fake_ms(_fake_ms_server, settings, monkeypatch):
     """The fake Microsoft, empty, with settings and REQUESTS_CA_BUNDLE pointing at it."""
+    from aadlogin.msal_apps import signin_apps_clear
     from aadsync.microsoft.tokens import msal_apps_clear
 
     ms = _fake_ms_server
@@ -57,8 +58,10 @@ def fake_ms(_fake_ms_server, settings, monkeypatch):
     settings.GRAPH_API_URL = ms.graph_url
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", ms.ca_pem)
     msal_apps_clear()  # msal apps cache tokens and replay recent errors: each test starts afresh
+    signin_apps_clear()
     yield ms
     msal_apps_clear()
+    signin_apps_clear()
     ms.reset()
 
 
