@@ -132,10 +132,14 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "aad-settings"
 LOGOUT_REDIRECT_URL = "login"
 
+# NIST SP 800-63B (directory/passwords.py): 8 to 128 characters, not spaces only, not close to the portal ID,
+# name or e-mail, not on Django's common-password list; no composition rules.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "directory.passwords.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
+    {"NAME": "directory.passwords.NotOnlyWhitespaceValidator"},
+    {"NAME": "directory.passwords.PersonalInformationValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LANGUAGE_CODE = "en-us"

@@ -5,10 +5,13 @@ from typing import TYPE_CHECKING
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+from django.http import HttpRequest
+from django.views.decorators.debug import sensitive_variables
 
+from directory import throttle
 from directory.models import Company, Contact, Person, Site, login_validator
+from directory.passwords import PASSWORD_HINT
 from directory.selectors import aad_contact_resolve
-from directory.services import manager_password_validate
 
 extension_validator = RegexValidator(r"^[0-9]{2,10}$", "Use 2 to 10 digits.")
 PLEASE_SELECT = [("", "-- Please select --")]
@@ -102,7 +105,8 @@ def _aad_value(contact: Contact | None) -> str:
 
 
 class PasswordPairMixin(_FormBase):
-    """Password and Confirm Password: they must match; the service applies the length rules."""
+    """Password and Confirm Password: they must match; the service applies the password rules
+    (settings.AUTH_PASSWORD_VALIDATORS, directory/passwords.py)."""
 
     password_required = False
 
@@ -138,7 +142,7 @@ class UserForm(BootstrapMixin, PasswordPairMixin, forms.Form):
         label="Group Member Type", choices=Person.GroupMemberType.choices, widget=forms.RadioSelect
     )
     login = forms.CharField(label="Portal ID", max_length=40, validators=[login_validator])
-    password, password_confirm = _password_fields("At least 8 characters.")
+    password, password_confirm = _password_fields(PASSWORD_HINT)
     email = forms.EmailField(label="E-mail", max_length=256, required=False)
     package = forms.ChoiceField(label="Package", choices=PLEASE_SELECT + Person.Package.choices)
     user_type = forms.ChoiceField(label="User Type", choices=PLEASE_SELECT + Person.UserType.choices)
@@ -168,7 +172,7 @@ class UserForm(BootstrapMixin, PasswordPairMixin, forms.Form):
         order.insert(order.index("email") + 1, "aad_contact")
         self.order_fields(order)
         if person is not None:
-            self.fields["password"].help_text = "Leave both empty to keep the current password."
+            self.fields["password"].help_text = f"{PASSWORD_HINT} Leave both empty to keep the current password."
         self.fields["site"].initial = self.fields["site"].initial or company.sites.values_list("pk", flat=True).first()
         self.style_widgets()
 
@@ -179,26 +183,56 @@ class UserForm(BootstrapMixin, PasswordPairMixin, forms.Form):
 
 
 class MyInformationForm(BootstrapMixin, PasswordPairMixin, forms.Form):
-    """A manager's own details (the seed's My Information): Name, Email, Password, Confirm Password, AAID ID."""
+    """A manager's own details (the seed's My Information): Name, Email, Password, Confirm Password, AAID ID;
+    a new password needs the current one (checked under the sign-in throttle: a borrowed session cannot guess it)."""
 
     name = forms.CharField(label="Name", max_length=24, help_text="At most 24 characters.")
     email = forms.EmailField(label="Email", max_length=256)
-    password, password_confirm = _password_fields("At least 8 characters, at most 15. Leave empty to keep it.")
+    current_password = forms.CharField(
+        label="Current password", required=False, strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "current-password"}),
+        help_text="Needed only to set a new password.",
+    )
+    password, password_confirm = _password_fields(f"{PASSWORD_HINT} Leave empty to keep it.")
     aad_confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, manager: Person, **kwargs):
+    def __init__(self, *args, manager: Person, request: HttpRequest | None = None, **kwargs):
         self.manager = manager
+        self.request = request
         kwargs.setdefault("initial", {"name": manager.display_name, "email": manager.email,
                                       "aad_contact": _aad_value(manager.aad_contact)})
         super().__init__(*args, **kwargs)
+        self.fields["password"].label = "New password"
+        self.fields["password_confirm"].label = "Confirm new password"
         self.fields["aad_contact"] = AadAccountField(company=manager.company)
         self.style_widgets()
 
-    def clean_password(self):
-        password = self.cleaned_data["password"]
-        if password:
-            manager_password_validate(password, self.manager)
-        return password
+    @sensitive_variables("current")
+    def clean(self):
+        cleaned = super().clean()
+        current = cleaned.get("current_password", "")
+        if not cleaned.get("password") or "current_password" in self.errors:
+            return cleaned
+        if not current:
+            self.add_error("current_password", "Type your current password to set a new one.")
+        elif self.request is None:
+            self.add_error("current_password", "The current password cannot be checked here.")
+        else:
+            self._check_current(current, self.request)
+        return cleaned
+
+    def _check_current(self, current: str, request: HttpRequest) -> None:
+        try:
+            attempt = throttle.attempt_begin(request=request, account=self.manager.username)
+        except throttle.Throttled as throttled:
+            self.add_error("current_password", throttled.message)
+            return
+        if self.manager.check_password(current):
+            attempt.succeeded()
+            return
+        attempt.failed()
+        self.add_error("current_password", "That is not your current password. Type it again, or leave the new "
+                                           "password empty to keep your password.")
 
 
 class ContactForm(BootstrapMixin, forms.Form):

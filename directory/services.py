@@ -28,13 +28,6 @@ def company_create(*, slug: str, name: str, timezone: str = "UTC") -> Company:
     return company
 
 
-def manager_password_validate(password: str, person: Person | None = None) -> None:
-    """Managers' passwords: 8 to 15 characters (as the CM screen says), plus Django's validators."""
-    if not 8 <= len(password) <= 15:
-        raise ValidationError("Use at least 8 characters and at most 15 characters.", code="password_length")
-    validate_password(password, person)
-
-
 @transaction.atomic
 def manager_create(*, company: Company, login: str, name: str, email: str, password: str) -> Person:
     person = Person(
@@ -44,7 +37,10 @@ def manager_create(*, company: Company, login: str, name: str, email: str, passw
         display_name=name,
         email=email,
     )
-    manager_password_validate(password, person)
+    # The same rules for managers and users (settings.AUTH_PASSWORD_VALIDATORS: 8 to 128 characters, NIST SP
+    # 800-63B); the old CM screen's 8-15 limit refused passphrases.
+    person.username = f"{login}@{company.slug}"
+    validate_password(password, person)
     person.set_password(password)
     _full_clean(person, exclude=["username", "password"])
     person.save()
@@ -139,8 +135,7 @@ class _Errors(dict):
             raise ValidationError(dict(self))
 
 
-def _check_person(person: Person, errors: _Errors, *, aad_contact: Contact | None, password: str,
-                  password_validator) -> None:
+def _check_person(person: Person, errors: _Errors, *, aad_contact: Contact | None, password: str) -> None:
     try:
         _set_link(person, aad_contact)
     except ValidationError as error:
@@ -153,8 +148,9 @@ def _check_person(person: Person, errors: _Errors, *, aad_contact: Contact | Non
     except ValidationError as error:
         errors.collect(error)
     if password:
+        person.username = f"{person.login}@{person.company.slug}"  # what save() stores: compared with the password
         try:
-            password_validator(password, person)
+            validate_password(password, person)
         except ValidationError as error:
             errors.collect(error, "password")
     errors.raise_any()
@@ -171,7 +167,7 @@ def _save_user(person: Person, *, data: dict, password: str, aad_contact: Contac
     errors = _Errors()
     if person.site is not None and person.site.company_id != person.company_id:
         errors["site"] = ["Pick one of your company's sites."]
-    _check_person(person, errors, aad_contact=aad_contact, password=password, password_validator=validate_password)
+    _check_person(person, errors, aad_contact=aad_contact, password=password)
     _save_person(person)
     return person
 
@@ -205,8 +201,7 @@ def manager_update_self(*, manager: Person, name: str, email: str, password: str
         raise ValidationError("Only managers have My Information in the CM portal.")
     manager.display_name = name
     manager.email = email
-    _check_person(manager, _Errors(), aad_contact=aad_contact, password=password,
-                  password_validator=manager_password_validate)
+    _check_person(manager, _Errors(), aad_contact=aad_contact, password=password)
     _save_person(manager)
     return manager
 

@@ -3,6 +3,7 @@ import logging
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from aadsync.dispatch import one_time_sync_blocker
@@ -31,6 +32,7 @@ def _page_context(request, row, form, editing: bool) -> dict:
     }
 
 
+@sensitive_post_parameters("secret")
 @manager_required
 @require_http_methods(["GET", "POST"])
 def aad_settings_page(request):

@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from directory.forms import MyInformationForm, add_service_errors
@@ -27,6 +28,7 @@ def _render(request, form, editing: bool, differences=()):
     })
 
 
+@sensitive_post_parameters("current_password", "password", "password_confirm")
 @manager_required
 @require_http_methods(["GET", "POST"])
 def my_information(request):
@@ -34,14 +36,14 @@ def my_information(request):
     manager = request.user
     if request.method != "POST":
         return _render(request, MyInformationForm(manager=manager), editing=request.GET.get("mode") == "edit")
-    form = MyInformationForm(request.POST, manager=manager)
+    form = MyInformationForm(request.POST, manager=manager, request=request)
     if form.is_valid():
         contact = form.cleaned_data["aad_contact"]
         if contact is not None and contact.pk != manager.aad_contact_id and not form.cleaned_data["aad_confirmed"]:
             differences = aad_differences(person=manager, contact=contact,
                                           shown=tuple(MANAGER_AAD_FIELDS.values()))
             if differences:
-                form = confirm_step_form(MyInformationForm, request.POST, manager=manager)
+                form = confirm_step_form(MyInformationForm, request.POST, manager=manager, request=request)
                 return _render(request, form, editing=True, differences=differences)
         try:
             manager_update_self(

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
 from directory.forms import UserForm, add_service_errors
@@ -41,6 +42,7 @@ def _render_form(request, form, person, differences=()):
     })
 
 
+@sensitive_post_parameters("password", "password_confirm")
 @manager_required
 @require_http_methods(["GET", "POST"])
 def user_new(request):
@@ -62,6 +64,7 @@ def user_new(request):
     return _render_form(request, form, None)
 
 
+@sensitive_post_parameters("password", "password_confirm")
 @manager_required
 @require_http_methods(["GET", "POST"])
 def user_edit(request, pk: int):

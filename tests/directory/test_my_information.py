@@ -9,21 +9,22 @@ pytestmark = pytest.mark.django_db
 
 
 def _form(**changes):
-    data = {"name": "rich", "email": "rich@vertical.com", "password": "", "password_confirm": "", "aad_contact": ""}
+    data = {"name": "rich", "email": "rich@vertical.com", "current_password": "", "password": "", "password_confirm": "",
+            "aad_contact": ""}
     data.update(changes)
     return data
 
 
 def test_view_mode_shows_the_seed_s_fields(manager_client):
     html = manager_client.get("/my-information/").content.decode()
-    for text in ("rich@cm1-vertical", "(MAX 24 Character.)", "rich@vertical.com", "(At least 8 characters, Max 15 characters.)",
-                 "-- Direct Input --", ">Modify<"):
+    for text in ("rich@cm1-vertical", "(MAX 24 Character.)", "rich@vertical.com",
+                 "(8 to 128 characters; a long passphrase works.)", "-- Direct Input --", ">Modify<"):
         assert text in html
 
 
 def test_edit_mode_has_the_fields_and_the_dropdown(manager_client):
     html = manager_client.get("/my-information/?mode=edit").content.decode()
-    for name in ("name", "email", "password", "password_confirm", "aad_contact"):
+    for name in ("name", "email", "current_password", "password", "password_confirm", "aad_contact"):
         assert f'name="{name}"' in html
     assert 'data-for="me"' in html
     assert 'maxlength="24"' in html
@@ -60,11 +61,57 @@ def test_name_is_at_most_24_characters(manager_client):
 
 
 @pytest.mark.parametrize("password, words", [("Short1!", "at least 8 characters"),
-                                              ("Much-too-long-pw1", "at most 15 characters")])
-def test_password_is_8_to_15_characters(manager_client, manager, password, words):
-    html = manager_client.post("/my-information/", _form(password=password, password_confirm=password)).content.decode()
+                                              ("x" * 129, "at most 128 characters")])
+def test_password_is_8_to_128_characters(manager_client, manager, password, words):
+    html = manager_client.post("/my-information/", _form(current_password=PASSWORD, password=password,
+                                                         password_confirm=password)).content.decode()
     assert words in html
     assert Person.objects.get(pk=manager.pk).check_password(PASSWORD)
+
+
+def test_a_long_passphrase_is_accepted(manager_client, manager):
+    passphrase = "correct horse battery staple on a long quiet evening walk"
+    response = manager_client.post("/my-information/", _form(current_password=PASSWORD, password=passphrase,
+                                                             password_confirm=passphrase))
+    assert response.status_code == 302
+    assert Person.objects.get(pk=manager.pk).check_password(passphrase)
+
+
+def test_the_form_says_passphrases_work(manager_client):
+    html = manager_client.get("/my-information/?mode=edit").content.decode()
+    assert "8 to 128 characters; a long passphrase with spaces works well." in html
+
+
+def test_a_new_password_needs_the_current_one(manager_client, manager):
+    html = manager_client.post("/my-information/", _form(password="New-pass-12",
+                                                         password_confirm="New-pass-12")).content.decode()
+    assert 'id="id_current_password_error"' in html
+    assert "Type your current password to set a new one." in html
+    assert Person.objects.get(pk=manager.pk).check_password(PASSWORD)
+
+
+def test_a_wrong_current_password_is_refused_next_to_the_field(manager_client, manager):
+    html = manager_client.post("/my-information/", _form(current_password="not-my-password", password="New-pass-12",
+                                                         password_confirm="New-pass-12")).content.decode()
+    assert 'id="id_current_password_error"' in html
+    assert "That is not your current password." in html
+    assert Person.objects.get(pk=manager.pk).check_password(PASSWORD)
+
+
+def test_wrong_current_passwords_are_throttled_like_sign_ins(manager_client, manager, settings):
+    settings.LOGIN_THROTTLE_ACCOUNT_LIMIT = 2
+    for _ in range(2):
+        manager_client.post("/my-information/", _form(current_password="guess-guess", password="New-pass-12",
+                                                      password_confirm="New-pass-12"))
+    html = manager_client.post("/my-information/", _form(current_password=PASSWORD, password="New-pass-12",
+                                                         password_confirm="New-pass-12")).content.decode()
+    assert "Too many failed sign-ins for this ID" in html
+    assert Person.objects.get(pk=manager.pk).check_password(PASSWORD)
+
+
+def test_details_change_without_the_current_password_when_the_password_stays(manager_client, manager):
+    assert manager_client.post("/my-information/", _form(name="Rich K")).status_code == 302
+    assert Person.objects.get(pk=manager.pk).display_name == "Rich K"
 
 
 def test_confirm_password_must_match(manager_client):
@@ -73,7 +120,8 @@ def test_confirm_password_must_match(manager_client):
 
 
 def test_changing_the_password_keeps_the_manager_signed_in(manager_client, manager):
-    manager_client.post("/my-information/", _form(password="New-pass-12", password_confirm="New-pass-12"))
+    manager_client.post("/my-information/", _form(current_password=PASSWORD, password="New-pass-12",
+                                                  password_confirm="New-pass-12"))
     assert Person.objects.get(pk=manager.pk).check_password("New-pass-12")
     assert manager_client.get("/my-information/").status_code == 200
 

@@ -185,8 +185,9 @@ def test_manager_update_self_links_own_account_and_checks_password_length(manage
     with pytest.raises(ValidationError) as error:
         manager_update_self(manager=manager, name="rich", email="rich@vertical.com", password="short")
     assert "at least 8 characters" in _message(error, "password")
-    with pytest.raises(ValidationError):
-        manager_update_self(manager=manager, name="rich", email="rich@vertical.com", password="x" * 16)
+    with pytest.raises(ValidationError) as error:
+        manager_update_self(manager=manager, name="rich", email="rich@vertical.com", password="x" * 129)
+    assert "at most 128 characters" in _message(error, "password")
     manager_update_self(manager=manager, name="Rich K", email="rich@vertical.com", aad_contact=aad_account)
     manager.refresh_from_db()
     # AAD wins at once, exactly as the next look-up would: the typed name gives way to the account's.

@@ -17,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--login", required=True, help="login ID; signs in as LOGIN@SLUG")
         parser.add_argument("--name", required=True, help="display name, at most 24 characters")
         parser.add_argument("--email", required=True)
-        parser.add_argument("--password", help="8-15 characters (prefer the CM_PASSWORD variable)")
+        parser.add_argument("--password", help="8 to 128 characters (prefer the CM_PASSWORD variable)")
 
     def handle(self, *args, company, login, name, email, password, **options):
         password = password or os.environ.get("CM_PASSWORD", "")
