@@ -1,14 +1,82 @@
-"""Operators' admin for MS AAD settings (the secret is never shown) and sync history."""
+"""Operators' admin for MS AAD settings (saved through the service, so edits reach the change log; the secret is
+write-only) and sync history."""
+from django import forms
 from django.contrib import admin
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 
 from aadsync.models import AadSettings, AadSettingsChange, SyncRun
+from aadsync.services import Actor, aad_settings_update
+from aadsync.validators import guid_clean
+
+
+class AadSettingsAdminForm(forms.ModelForm):
+    """The MS AAD page's fields; the secret can be replaced but is never shown (nor its encrypted form)."""
+
+    secret = forms.CharField(
+        label="Secret Code",
+        required=False,
+        max_length=1024,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Leave empty to keep the stored secret; it is never shown.",
+    )
+
+    # Longer than a GUID, so that a paste with spaces or a wrong value gets the GUID sentence, not a length one.
+    tenant_id = forms.CharField(label="Tenant ID", required=False, max_length=200)
+    client_id = forms.CharField(label="Client ID", required=False, max_length=200)
+
+    class Meta:
+        model = AadSettings
+        fields = ("company", *AadSettings.EDITABLE_FIELDS)
+
+    def clean_tenant_id(self) -> str:
+        value = self.cleaned_data["tenant_id"].strip()
+        return guid_clean(value, "Tenant ID") if value else ""
+
+    def clean_client_id(self) -> str:
+        value = self.cleaned_data["client_id"].strip()
+        return guid_clean(value, "Client ID") if value else ""
+
+    def clean(self) -> dict:
+        super().clean()
+        cleaned = self.cleaned_data
+        if cleaned.get("use_lookup"):
+            for name in ("tenant_id", "client_id"):
+                if name in cleaned and not cleaned[name]:
+                    self.add_error(name, f"{AadSettings.field_label(name)} is required when User Look-Up Usage is Use.")
+            if not cleaned.get("secret") and not self.instance.has_secret:
+                self.add_error("secret", "Paste the client secret value: it is required when Usage is Use.")
+        return cleaned
 
 
 @admin.register(AadSettings)
 class AadSettingsAdmin(admin.ModelAdmin):
+    form = AadSettingsAdminForm
     list_display = ["company", "use_lookup", "period", "next_run_at"]
-    exclude = ["secret_encrypted", "delta_link"]
     readonly_fields = ["next_run_at", "updated_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A row belongs to its company for good: moving it would move another company's secret.
+        return [*self.readonly_fields, "company"] if obj is not None else self.readonly_fields
+
+    @method_decorator(sensitive_post_parameters("secret"))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        """Through aad_settings_update, as the MS AAD page saves: the change log (source "admin"), the next run
+        time and the incremental-sync position all follow."""
+        data = {name: form.cleaned_data[name] for name in AadSettings.EDITABLE_FIELDS if name in form.cleaned_data}
+        aad_settings_update(
+            company=obj.company,
+            data=data,
+            secret=form.cleaned_data.get("secret") or None,
+            actor=Actor(person=request.user, source="admin"),
+        )
+        saved = AadSettings.objects.get(company=obj.company)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
 
 
 @admin.register(AadSettingsChange)

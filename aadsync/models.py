@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from aadsync import schedule
+from aadsync.validators import GUID_PATTERN, validate_guid
 from directory.models import Company
 
 
@@ -27,8 +28,8 @@ class AadSettings(models.Model):
 
     company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="aad_settings")
     use_lookup = models.BooleanField("User Look-Up Usage", default=False)
-    tenant_id = models.CharField("Tenant ID", max_length=36, blank=True)
-    client_id = models.CharField("Client ID", max_length=36, blank=True)
+    tenant_id = models.CharField("Tenant ID", max_length=36, blank=True, validators=[validate_guid])
+    client_id = models.CharField("Client ID", max_length=36, blank=True, validators=[validate_guid])
     secret_encrypted = models.TextField(blank=True, editable=False)
     period = models.CharField("User Look-Up Period", max_length=10, choices=Period.choices, default=Period.DAILY)
     weekday = models.PositiveSmallIntegerField("Weekday", choices=Weekday.choices, default=Weekday.MONDAY)
@@ -56,6 +57,13 @@ class AadSettings(models.Model):
             models.CheckConstraint(
                 condition=Q(use_lookup=False) | (~Q(tenant_id="") & ~Q(client_id="") & ~Q(secret_encrypted="")),
                 name="aad_use_needs_credentials",
+            ),
+            # A lower-case GUID or nothing: what reaches msal's authority URL is never anything else.
+            models.CheckConstraint(
+                condition=Q(tenant_id="") | Q(tenant_id__regex=GUID_PATTERN), name="aad_tenant_id_guid"
+            ),
+            models.CheckConstraint(
+                condition=Q(client_id="") | Q(client_id__regex=GUID_PATTERN), name="aad_client_id_guid"
             ),
         ]
 

@@ -3,7 +3,10 @@ import re
 
 from django.core.exceptions import ValidationError
 
-GUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+# \A and \Z mean the start and the very end of the text both in Python and in PostgreSQL's regular expressions
+# ($ would let a trailing newline through in Python, which SQLite's REGEXP runs): the database check uses it too.
+GUID_PATTERN = r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z"
+GUID_RE = re.compile(GUID_PATTERN)
 GUID_EXAMPLE = "43d42458-b9c9-4619-aa06-c8a1e2f3b4c5"
 
 
@@ -29,3 +32,15 @@ def guid_clean(value: str, label: str) -> str:
             code="guid",
         )
     return guid
+
+
+def validate_guid(value: str) -> None:
+    """Model-level rule for stored GUIDs: the canonical lower-case form (the forms trim and lower-case first)."""
+    if guid_normalised(value) is None:
+        raise ValidationError(
+            f"Use a GUID like {GUID_EXAMPLE} (copy it from the app registration's Overview page in the Azure AD "
+            "portal).",
+            code="guid",
+        )
+    if guid_normalised(value) != value:
+        raise ValidationError(f"Write the GUID in lower case without spaces, like {GUID_EXAMPLE}.", code="guid_case")
