@@ -13,6 +13,10 @@ from directory.models import CONTACT_SEARCH_FIELDS, Company, Contact, Person
 AAD_PICKER_FIELDS = ("first_name", "last_name", "email", "user_principal_name")
 AAD_PICKER_LIMIT = 20
 DIRECTORY_PAGE_SIZE = 50
+# A search reads at most this much of what was typed: each word adds index ranges to the query, so fifty one-letter
+# words would cost seconds on a large directory, and nobody types more than a few to find a person.
+SEARCH_MAX_LENGTH = 100
+SEARCH_MAX_WORDS = 5
 
 # Sort keys offered by the directory page: each is backed by an index that starts with company.
 DIRECTORY_SORTS = {
@@ -41,6 +45,11 @@ def search_fold(text: str) -> str:
     if connection.vendor == "sqlite":
         return text.translate(_ASCII_LOWER)
     return text.lower()
+
+
+def search_text(text: str) -> str:
+    """What a search matches: the first SEARCH_MAX_LENGTH characters, their first SEARCH_MAX_WORDS words, folded."""
+    return search_fold(" ".join(text[:SEARCH_MAX_LENGTH].split()[:SEARCH_MAX_WORDS]))
 
 
 def _lc(field: str) -> str:
@@ -112,7 +121,7 @@ def _search_q(text: str, fields, company: Company) -> Q | None:
     PostgreSQL, a multi-index OR on SQLite) rather than walking the name index for ORDER BY ... LIMIT and
     testing every row, which costs a full scan when few rows match.
     """
-    folded = search_fold(" ".join(text.split()))
+    folded = search_text(text)
     if not folded:
         return None
     words = folded.split(" ")
@@ -234,7 +243,7 @@ def aad_account_search(*, company: Company, text: str, person: Person | None = N
     if person is not None and person.aad_contact_id:
         free |= Q(pk=person.aad_contact_id)
     offered = Contact.objects.filter(synced=True, aad_state=Contact.AadState.ACTIVE).filter(free)
-    folded = search_fold(" ".join(text.split()))
+    folded = search_text(text)
     if not folded:
         queryset = offered.filter(company=company)
     else:
@@ -301,7 +310,7 @@ def person_for_aad_object_id(*, company: Company, object_id: str) -> Person | No
 
 def user_list(*, company: Company, search: str = "") -> QuerySet:
     queryset = Person.objects.filter(company=company, role=Person.Role.USER)
-    search = " ".join(search.split())
+    search = " ".join(search[:SEARCH_MAX_LENGTH].split())
     if search:
         queryset = queryset.filter(
             Q(extension__startswith=search) | Q(login__istartswith=search) | Q(first_name__istartswith=search)
