@@ -33,6 +33,11 @@ SENTENCES = {
         "{seconds} seconds. The next scheduled look-up will try again; to try sooner, click One-time Sync in a "
         "few minutes."
     ),
+    "throttled_past_limit": (
+        "Microsoft is throttling the look-up (HTTP 429, too many requests) and asked it to wait {seconds} seconds "
+        "more, longer than the {left} seconds left before the look-up's time limit. The next scheduled look-up "
+        "will try again; if this keeps happening, ask the operator to raise AAD_SYNC_TIME_LIMIT."
+    ),
     "unavailable": (
         "Microsoft Graph kept answering with server errors (HTTP {status}) through {retries} retries. "
         "Microsoft's service may be down: try again later."

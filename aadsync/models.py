@@ -150,6 +150,7 @@ class SyncRun(models.Model):
     queued_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    looked_up = models.PositiveIntegerField(default=0)  # accounts Microsoft returned; see aadsync.sync.counts
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)

@@ -30,8 +30,7 @@ from directory.models import Company, Person
 
 logger = logging.getLogger(__name__)
 PROGRESS_TTL = 6 * 3600
-COUNT_FIELDS = ("created", "updated", "unchanged", "disabled", "removed", "skipped")
-RESULT_FIELDS = (*COUNT_FIELDS, "pages_read", "users_applied", "removals_held", "mode")
+COUNT_FIELDS = ("looked_up", "created", "updated", "unchanged", "disabled", "removed", "skipped")
 
 
 def sync_time_limits() -> tuple[int, int]:
@@ -111,11 +110,11 @@ def _progress_key(run: SyncRun) -> str:
     return f"aadsync:run-progress:{run.pk}:{run.queued_at.timestamp():.6f}"
 
 
-def sync_run_progress_set(*, run: SyncRun, pages_read: int, users_applied: int) -> None:
-    """Publish progress for other processes; never fails the run (a cache outage only hides progress)."""
-    run.pages_read, run.users_applied = pages_read, users_applied
+def sync_run_progress_set(*, run: SyncRun, progress: dict[str, Any]) -> None:
+    """Publish progress for other processes (see aadsync.sync.progress for the figures); never fails the run (a
+    cache outage only hides progress)."""
     try:
-        cache.set(_progress_key(run), {"pages_read": pages_read, "users_applied": users_applied}, PROGRESS_TTL)
+        cache.set(_progress_key(run), progress, PROGRESS_TTL)
     except Exception:
         logger.warning("Could not publish the progress of look-up %s", run.pk, exc_info=True)
 

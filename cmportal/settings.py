@@ -6,6 +6,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
+from aadsync.microsoft.clouds import CLOUDS  # a plain table (no Django models): which hosts go together
 from cmportal.keys import key_from_file, new_fernet_key, new_secret_key, private_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -175,9 +176,14 @@ else:
         }
     }
 
-# Microsoft endpoints (point at the fake Microsoft service in tests and the demo).
-AAD_AUTHORITY_HOST = os.environ.get("AAD_AUTHORITY_HOST", "https://login.microsoftonline.com").rstrip("/")
-GRAPH_API_URL = os.environ.get("GRAPH_API_URL", "https://graph.microsoft.com/v1.0").rstrip("/")
+# Microsoft's cloud (aadsync/microsoft/clouds.py): global | usgov | dod | china. It picks the sign-in host, the Graph
+# host and the scopes together; AAD_AUTHORITY_HOST and GRAPH_API_URL override the hosts only (the fake Microsoft in
+# tests and the demo, a proxy), never the scopes.
+AAD_CLOUD = os.environ.get("AAD_CLOUD", "global").strip().lower()
+if AAD_CLOUD not in CLOUDS:
+    raise ImproperlyConfigured(f"AAD_CLOUD must be one of {', '.join(CLOUDS)} (got {AAD_CLOUD!r}).")
+AAD_AUTHORITY_HOST = os.environ.get("AAD_AUTHORITY_HOST", CLOUDS[AAD_CLOUD].authority_host).rstrip("/")
+GRAPH_API_URL = os.environ.get("GRAPH_API_URL", CLOUDS[AAD_CLOUD].graph_url).rstrip("/")
 # Sync engine bounds (aadsync/graph.py, aadsync/sync.py): retries of one Graph request, request timeouts
 # (connect, read) and the share of synced entries one run may mark removed before it holds them back.
 AAD_GRAPH_MAX_RETRIES = int(os.environ.get("AAD_GRAPH_MAX_RETRIES", "5"))

@@ -19,6 +19,9 @@ from django.conf import settings
 
 from aadsync.errors import SyncError, redact
 
+# Error codes with which Graph says a stored delta token is gone and the sync state must be reset: "a 40X-series
+# error with error codes such as syncStateNotFound", resyncRequired in Graph's error list; 410 Gone in any form.
+DELTA_GONE_CODES = {"syncstatenotfound", "resyncrequired"}
 TOKEN_ERRORS = {7000215: "wrong_secret", 7000222: "expired_secret", 700016: "unknown_client",
                 90002: "unknown_tenant"}
 
@@ -102,7 +105,7 @@ def check_graph_response(status: int, body: bytes | str, *, page: int = 1, secre
     except (ValueError, AttributeError):
         error = {}
     code = str(error.get("code") or "no error code")
-    if status == 410 or (status == 400 and code.lower() == "syncstatenotfound"):
+    if status == 410 or (400 <= status < 500 and code.lower() in DELTA_GONE_CODES):
         raise SyncError("delta_expired")
     if status == 403 and code == "Authorization_RequestDenied":
         raise SyncError("permission_missing")

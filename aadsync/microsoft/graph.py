@@ -1,4 +1,9 @@
-"""GET requests to Microsoft Graph: retries, timeouts, token renewal, and paged listings of users."""
+"""GET requests to Microsoft Graph: retries, timeouts, token renewal, and the listings a look-up reads.
+
+Throttling (429, or 503/504 with a Retry-After) is waited out as Microsoft says ("wait the number of seconds
+specified in the Retry-After header, then retry"), up to the run's own deadline when the client has one; other
+failures (5xx, dropped connections) are retried a bounded number of times with exponential backoff and jitter.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -28,6 +33,7 @@ logger = logging.getLogger(__name__)
 USER_FIELDS = ("id", "userPrincipalName", "givenName", "surname", "mail", "businessPhones", "mobilePhone",
                "accountEnabled", "userType")
 PAGE_SIZE = 999  # Graph's maximum $top for users
+ID_BATCH = 15  # ids per `$filter=id in (...)`: Graph's limit for an `in` over ids
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_PAGES = 100_000  # 99.9 million users: a listing longer than that is a server that never stops
 
@@ -40,13 +46,15 @@ class Page:
 
 
 class GraphClient:
-    """GET requests to Graph with retries (Retry-After, else exponential backoff with jitter; bounded in count
-    and in total time), request timeouts, token renewal on 401, and a guard on where nextLinks point."""
+    """GET requests to Graph with retries, request timeouts, token renewal on 401, and a guard on where nextLinks
+    point. `deadline` (a `clock()` value) is when the run must stop: throttling is waited out until then; without
+    one, throttling is retried as boundedly as any other failure. `on_wait(seconds, why)` hears every wait."""
 
     def __init__(self, tokens: TokenSource, *, graph_url: str | None = None, retry: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
                  jitter: Callable[[], float] = random.random, timeout: tuple[float, float] | None = None,
-                 session: requests.Session | None = None):
+                 session: requests.Session | None = None, deadline: float | None = None,
+                 on_wait: Callable[[float, str], None] | None = None):
         self.tokens = tokens
         self.graph_url = (graph_url or settings.GRAPH_API_URL).rstrip("/")
         self.retry = retry or RetryPolicy.from_settings()
@@ -54,6 +62,8 @@ class GraphClient:
         self.timeout = timeout or http_timeout()
         self.session = session or requests.Session()
         self.session.headers.update({"Accept": "application/json", "User-Agent": "cmportal-aadsync/1"})
+        self.deadline = deadline
+        self.on_wait = on_wait
 
     def close(self) -> None:
         self.session.close()
@@ -87,23 +97,50 @@ class GraphClient:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
             attempt += 1
             delay = retry_after if retry_after is not None else backoff_delay(attempt, self.retry, self.jitter)
-            spent = self.clock() - started
-            if attempt > self.retry.max_retries or spent + delay > self.retry.max_seconds:
+            now = self.clock()
+            throttled = failure is None and (status == 429 or retry_after is not None)
+            if throttled and self.deadline is not None:
+                # Microsoft: wait the Retry-After, then retry until it succeeds; as long as the run may last.
+                if now + delay > self.deadline:
+                    raise SyncError("throttled_past_limit", seconds=f"{delay:.0f}",
+                                    left=f"{max(0.0, self.deadline - now):.0f}")
+            elif attempt > self.retry.max_retries or (now - started) + delay > self.retry.max_seconds:
                 retries = attempt - 1
                 if failure is not None:
                     raise failure
                 if status == 429:
-                    raise SyncError("throttled", retries=retries, seconds=f"{spent:.1f}")
+                    raise SyncError("throttled", retries=retries, seconds=f"{now - started:.1f}")
                 raise SyncError("unavailable", status=status, retries=retries)
-            logger.warning("Graph page %d: %s; retry %d of %d in %.2f s", page,
-                           f"HTTP {status}" if failure is None else failure.details.get("why"), attempt,
-                           self.retry.max_retries, delay)
+            why = "throttled" if throttled else (f"HTTP {status}" if failure is None else failure.details["why"])
+            logger.warning("Graph page %d: %s; retry %d in %.2f s", page, why, attempt, delay)
+            if self.on_wait is not None:
+                self.on_wait(delay, why)
             self.sleep(delay)
 
     def user_pages(self, *, page_size: int = PAGE_SIZE) -> Iterator[Page]:
-        """Every page of /users, following @odata.nextLink verbatim until a page has none."""
+        """Every page of /users, 999 users a page, following @odata.nextLink verbatim until a page has none."""
         url = f"{self.graph_url}/users?$select={','.join(USER_FIELDS)}&$top={page_size}"
         return self._pages(url)
+
+    def delta_link_from_now(self) -> str:
+        """A deltaLink for the users' state as of now, with no users read ("sync from now": $deltatoken=latest):
+        taken before a full listing, the changes made while it is read come again in the next round."""
+        url = f"{self.graph_url}/users/delta?$select={','.join(USER_FIELDS)}&$deltatoken=latest"
+        link = ""
+        for page in self._pages(url, delta=True):
+            link = page.delta_link or link
+        return link
+
+    def users_by_id(self, object_ids: list[str]) -> list[dict]:
+        """The full records of these users (those that exist), `$filter=id in (...)` 15 ids a request: a changed
+        user under Prefer: return=minimal carries only what changed, too little to create a directory row from."""
+        found: list[dict] = []
+        for start in range(0, len(object_ids), ID_BATCH):
+            ids = ",".join(f"'{object_id}'" for object_id in object_ids[start:start + ID_BATCH])
+            url = f"{self.graph_url}/users?$select={','.join(USER_FIELDS)}&$filter=id in ({ids})"
+            for page in self._pages(url):
+                found.extend(page.users)
+        return found
 
     def delta_pages(self, delta_link: str | None = None, *, minimal: bool = False) -> Iterator[Page]:
         """A round of /users/delta: the initial round (every user) without a link, else the changes since the

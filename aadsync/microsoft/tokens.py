@@ -14,10 +14,10 @@ from django.conf import settings
 
 from aadsync.errors import SyncError, redact
 from aadsync.microsoft.answers import connection_error, token_error
+from aadsync.microsoft.clouds import current_cloud
 
 logger = logging.getLogger(__name__)
 
-GRAPH_SCOPES = ["https://graph.microsoft.com/.default"]
 # Hosts msal knows; anything else (a fake, a sovereign proxy) needs instance_discovery=False.
 MICROSOFT_AUTHORITY_HOSTS = {"login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn",
                              "login.partner.microsoftonline.cn", "login.windows.net", "login.microsoft.com",
@@ -106,7 +106,7 @@ class TokenSource:
     def access_token(self) -> str:
         app = self._app()
         try:
-            result = app.acquire_token_for_client(scopes=GRAPH_SCOPES)
+            result = app.acquire_token_for_client(scopes=[current_cloud().scope(".default")])
         except requests.RequestException as exc:
             raise connection_error(exc, self.authority_host) from None
         except msal.exceptions.MsalServiceError as exc:

@@ -1,8 +1,10 @@
-"""A look-up's orchestration: credentials, the full or incremental round, removals, linked people, the run's end."""
+"""A look-up's orchestration: credentials, the read phase (Microsoft into a spool, no transaction), then the write
+phase (the spool into the directory in one short transaction), removals, linked people, and the run's end."""
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from datetime import datetime
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -14,19 +16,28 @@ from aadsync.errors import NOTHING_CHANGED, SyncError, minutes
 from aadsync.microsoft.graph import USER_FIELDS, GraphClient
 from aadsync.microsoft.tokens import Credentials, TokenSource
 from aadsync.models import AadSettings, SyncRun
-from aadsync.runs import sync_run_claim, sync_run_create, sync_run_end, sync_run_progress_clear, sync_time_limits
+from aadsync.runs import (
+    sync_run_claim,
+    sync_run_create,
+    sync_run_end,
+    sync_run_progress_clear,
+    sync_time_limits,
+)
 from aadsync.services import aad_secret_plain
 from aadsync.sync.counts import Counts
-from aadsync.sync.pages import contact_apply_changes, contact_upsert_page
+from aadsync.sync.mapping import ContactRow, normalise_object_id
 from aadsync.sync.people import person_follow_contacts
-from aadsync.sync.prefetch import Prefetcher
+from aadsync.sync.plans import plan_changes, plan_listing
 from aadsync.sync.progress import ProgressPublisher
+from aadsync.sync.reading import CHANGES, FULL, Reader
 from aadsync.sync.removals import SeenIds, contact_mark_missing_removed, synced_count
-from aadsync.sync.sources import AllUsers, UserSource
-from aadsync.sync.writes import PlannerStats, sqlite_page_cache
+from aadsync.sync.sources import AllUsers
+from aadsync.sync.spool import Spool
+from aadsync.sync.writes import PlannerStats, contact_existing_rows, plan_write, sqlite_page_cache
 from directory.models import Company, Person
 
 logger = logging.getLogger(__name__)
+WRITE_PHASE_RESERVE = 60.0  # seconds of a run's time limit kept for the write phase after reading
 
 
 def _credentials(company: Company) -> tuple[Credentials, AadSettings]:
@@ -52,66 +63,64 @@ def delta_link_drop(*, company: Company) -> None:
     AadSettings.objects.filter(company=company).update(delta_link="", delta_for="")
 
 
-class _Run:
-    """One run's work inside its transaction: rounds of pages applied, counts, progress, notices."""
+def _deadline() -> float:
+    """When reading must be done (time.monotonic): the run's soft time limit, less a reserve for writing."""
+    soft = sync_time_limits()[1]
+    return time.monotonic() + soft - min(WRITE_PHASE_RESERVE, soft / 10)
 
-    def __init__(self, run: SyncRun, source: UserSource, settings_row: AadSettings, now: datetime):
-        self.run, self.source, self.settings_row, self.now = run, source, settings_row, now
-        self.company = run.company
+
+class _Writer:
+    """The write phase, inside the run's transaction: the spooled pages applied in order, then removals."""
+
+    def __init__(self, run: SyncRun, settings_row: AadSettings, progress: ProgressPublisher, now: datetime):
+        self.company, self.settings_row, self.progress, self.now = run.company, settings_row, progress, now
         self.counts = Counts()
         self.notices: list[str] = []
-        self.progress = ProgressPublisher(run)
 
-    def _page_done(self) -> None:
-        self.counts.pages_read += 1
-        self.progress.update(self.counts.pages_read, self.counts.users_applied)
+    def _apply(self, plan_counts: Counts) -> None:
+        self.counts.add(plan_counts)
+        self.counts.users_applied += plan_counts.created + plan_counts.updated + plan_counts.unchanged + \
+            plan_counts.disabled + plan_counts.removed
+        self.progress.update(users_applied=self.counts.users_applied)
 
-    def changes(self, delta_link: str) -> str | None:
-        """A delta round from the stored link: only what changed. Returns the new deltaLink."""
-        new_link = None
-        with Prefetcher(self.source.changes(delta_link)) as pages:
-            for page in pages:
-                self.counts.add(contact_apply_changes(
-                    company=self.company, users=page.users, include_guests=self.settings_row.include_guests,
-                    now=self.now))
-                self._page_done()
-                new_link = page.delta_link or new_link
-        return new_link
-
-    def full_listing(self, *, allow_removals: bool) -> str | None:
-        """Every user in scope, then whoever the listing did not return is marked removed (or held)."""
-        new_link = None
+    def write(self, spool: Spool, mode: str, *, allow_removals: bool) -> None:
+        include_guests = self.settings_row.include_guests
         stats = PlannerStats()
         synced_before = synced_count(self.company)
-        with SeenIds() as seen, Prefetcher(self.source.full()) as pages:
-            for page in pages:
-                listed = [user for user in page.users if "@removed" not in user]
-                self.counts.add(contact_upsert_page(
-                    company=self.company, users=listed, include_guests=self.settings_row.include_guests,
-                    now=self.now, seen=seen))
-                if len(listed) < len(page.users):  # soft-deleted users Microsoft names in a full round
-                    removals = contact_apply_changes(
-                        company=self.company, users=[u for u in page.users if "@removed" in u],
-                        include_guests=True, now=self.now)
-                    self.counts.removed += removals.removed
-                    self.counts.skipped += removals.skipped
-                stats.grew(self.counts.created)
-                self._page_done()
-                new_link = page.delta_link or new_link
-            removed, held, notice = contact_mark_missing_removed(
-                company=self.company, seen=seen, synced_before=synced_before, now=self.now,
-                allow_removals=allow_removals)
-        self.counts.removed += removed
-        self.counts.removals_held += held
-        if notice:
-            self.notices.append(notice)
-        return new_link
+        with SeenIds() as seen:
+            for record in spool:
+                kind = record[0]
+                if kind == FULL:
+                    _, entries, seen_ids, skipped, looked_up = record
+                    rows = [(object_id, ContactRow._make(row)) for object_id, row in entries]
+                    plan = plan_listing(contact_existing_rows(self.company, [object_id for object_id, _ in rows]),
+                                        rows)
+                    seen.add(seen_ids)
+                    plan.counts.skipped += skipped
+                else:
+                    _, users, looked_up = record
+                    ids = [object_id for object_id in (normalise_object_id(user.get("id")) for user in users
+                                                       if user.__class__ is dict) if object_id]
+                    plan = plan_changes(contact_existing_rows(self.company, ids), users, include_guests=include_guests)
+                plan.counts.looked_up += looked_up
+                plan_write(company=self.company, plan=plan, now=self.now)
+                self._apply(plan.counts)
+                stats.grew(self.counts.created + self.counts.disabled)
+            if mode == FULL:
+                removed, held, notice = contact_mark_missing_removed(
+                    company=self.company, seen=seen, synced_before=synced_before, now=self.now,
+                    allow_removals=allow_removals)
+                self.counts.removed += removed
+                self.counts.removals_held += held
+                if notice:
+                    self.notices.append(notice)
 
 
 def _sync(run: SyncRun, *, allow_removals: bool, client: GraphClient | None) -> Counts:
     company = run.company
     credentials, settings_row = _credentials(company)
-    client = client or GraphClient(TokenSource(credentials))
+    progress = ProgressPublisher(run)
+    client = client or GraphClient(TokenSource(credentials), deadline=_deadline(), on_wait=progress.waiting)
     source = AllUsers(client)
     key = delta_key(credentials, include_guests=settings_row.include_guests, scope=source.scope_key)
     stored_link = settings_row.delta_link
@@ -119,33 +128,27 @@ def _sync(run: SyncRun, *, allow_removals: bool, client: GraphClient | None) -> 
     run.mode = SyncRun.Mode.INCREMENTAL if start_link else SyncRun.Mode.FULL
     SyncRun.objects.filter(pk=run.pk).update(mode=run.mode)  # the history shows it while running
     try:
-        client.tokens.access_token()  # a wrong secret or tenant fails here, before any page or transaction
-        work = _Run(run, source, settings_row, timezone.now())
-        with work.progress, sqlite_page_cache(), transaction.atomic():
-            new_link = None
-            if start_link:
-                try:
-                    new_link = work.changes(start_link)
-                except SyncError as error:
-                    if error.code != "delta_expired":
-                        raise
-                    # Same run, same transaction: read everything instead. Removals then come only from the
-                    # complete listing (with its hold), never from the interrupted round.
-                    work.notices.append(error.sentence)
-                    run.mode = SyncRun.Mode.FULL
-            if run.mode == SyncRun.Mode.FULL:
-                new_link = work.full_listing(allow_removals=allow_removals)
-            person_follow_contacts(company=company)
-            # Only if the settings still name this tenant and app, and nobody dropped the position meanwhile.
-            AadSettings.objects.filter(
-                pk=settings_row.pk, tenant_id=credentials.tenant_id, client_id=credentials.client_id,
-                delta_link=stored_link,
-            ).update(delta_link=new_link or "", delta_for=key if new_link else "")
-            # In the same transaction as the directory writes: should the database connection be lost during
-            # the commit, the run's row still says whether they were committed (_database_failure_record).
-            sync_run_end(run, status=SyncRun.Status.SUCCEEDED, notice=" ".join(work.notices),
-                         results={**work.counts.as_dict(), "mode": run.mode})
-        return work.counts
+        client.tokens.access_token()  # a wrong secret or tenant fails here, before any page
+        with progress, Spool() as spool:
+            reader = Reader(company=company, source=source, spool=spool, progress=progress,
+                            include_guests=settings_row.include_guests)
+            reading = reader.read(start_link)
+            run.mode = SyncRun.Mode.INCREMENTAL if reading.mode == CHANGES else SyncRun.Mode.FULL
+            writer = _Writer(run, settings_row, progress, timezone.now())
+            writer.counts.pages_read = reader.pages
+            with sqlite_page_cache(), transaction.atomic():
+                writer.write(spool, reading.mode, allow_removals=allow_removals)
+                person_follow_contacts(company=company)
+                # Only if the settings still name this tenant and app, and nobody dropped the position meanwhile.
+                AadSettings.objects.filter(
+                    pk=settings_row.pk, tenant_id=credentials.tenant_id, client_id=credentials.client_id,
+                    delta_link=stored_link,
+                ).update(delta_link=reading.delta_link, delta_for=key if reading.delta_link else "")
+                # In the same transaction as the directory writes: should the database connection be lost during
+                # the commit, the run's row still says whether they were committed (_database_failure_record).
+                sync_run_end(run, status=SyncRun.Status.SUCCEEDED, notice=" ".join(reading.notices + writer.notices),
+                             results={**writer.counts.as_dict(), "mode": run.mode})
+        return writer.counts
     finally:
         client.close()
 

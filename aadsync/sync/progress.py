@@ -1,7 +1,8 @@
-"""A run's live progress for other processes, published from a small thread while the engine works or waits."""
+"""A run's live progress for other processes, published from a small thread while the engine reads or writes."""
 from __future__ import annotations
 
 import threading
+import time
 from types import TracebackType
 
 from aadsync.models import SyncRun
@@ -12,23 +13,34 @@ PROGRESS_EVERY = 0.25  # seconds between progress updates for other processes
 
 class ProgressPublisher:
     """Publishes a run's progress every PROGRESS_EVERY seconds while it changes: pages cost nothing extra (a cache
-    write per page is not free), and progress stays live precisely while the engine waits for Microsoft."""
+    write per page is not free), and progress stays live precisely while the engine waits for Microsoft.
+
+    The figures: pages_read and users_read (read phase), users_applied (write phase), and while the engine waits
+    for Microsoft, waiting_until (a Unix time) and waiting_why ("throttled", "HTTP 503", ...)."""
 
     def __init__(self, run: SyncRun):
         self.run = run
-        self._latest: tuple[int, int] | None = None
+        self._latest: dict[str, object] = {}
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="sync-progress", daemon=True)
 
-    def update(self, pages_read: int, users_applied: int) -> None:
-        self._latest = (pages_read, users_applied)  # one atomic assignment, read by the thread
+    def update(self, **figures: int) -> None:
+        with self._lock:
+            self._latest = {**self._latest, **figures, "waiting_until": None, "waiting_why": ""}
+
+    def waiting(self, seconds: float, why: str) -> None:
+        """The engine now waits `seconds` for Microsoft (a Retry-After, or a backoff)."""
+        with self._lock:
+            self._latest = {**self._latest, "waiting_until": time.time() + seconds, "waiting_why": why}
 
     def _loop(self) -> None:
-        published = None
+        published: dict[str, object] | None = None
         while True:
-            latest = self._latest
-            if latest is not None and latest != published:
-                sync_run_progress_set(run=self.run, pages_read=latest[0], users_applied=latest[1])
+            with self._lock:
+                latest = self._latest
+            if latest and latest != published:
+                sync_run_progress_set(run=self.run, progress=latest)
                 published = latest
             if self._stop.wait(PROGRESS_EVERY):
                 return

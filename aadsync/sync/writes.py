@@ -10,6 +10,7 @@ from typing import Any
 from django.db import DatabaseError, connection, models, transaction
 
 from aadsync.sync.mapping import SYNCED_FIELDS, ContactRow
+from aadsync.sync.plans import PagePlan
 from directory.models import Company, Contact
 
 logger = logging.getLogger(__name__)
@@ -120,3 +121,10 @@ def sqlite_page_cache(kib: int = 16384) -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = {int(before)}")
+
+
+def plan_write(*, company: Company, plan: PagePlan, now: datetime) -> None:
+    """Carry out one page's plan: one INSERT of its new rows and one UPDATE of its changed ones."""
+    stamp = db_datetime(now)
+    contact_insert_rows([(company.pk, object_id, *row, stamp, stamp) for object_id, row in plan.creates])
+    contact_update_rows([(*after, stamp, pk) for pk, _object_id, _before, after in plan.updates])

@@ -108,7 +108,7 @@ def test_status_without_any_run(manager_client):
 
 def test_status_while_running_shows_pages_read_and_users_applied(manager_client, company):
     run = _ended(company, "running", started_at=timezone.now())
-    sync_run_progress_set(run=run, pages_read=3, users_applied=2997)
+    sync_run_progress_set(run=run, progress={"pages_read": 3, "users_applied": 2997})
     body = manager_client.get("/aad/sync/status/").json()
     assert (body["run"]["status"], body["run"]["pages_read"], body["run"]["users_applied"]) == ("running", 3, 2997)
     assert "3 pages read, 2997 users applied" in body["html"]

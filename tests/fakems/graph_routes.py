@@ -1,6 +1,9 @@
-"""graph.microsoft.com/v1.0: `/users` with real $select, $top (1-999, default 100) and $skiptoken paging."""
+"""graph.microsoft.com/v1.0: `/users` with real $select, $top (1-999, default 100), $skiptoken paging and
+`$filter=id in (...)`; `/users/delta` (also as `/users/delta()` and `/users/microsoft.graph.delta`, which the SDKs
+call) with paging, change rounds, `$deltatoken=latest`, Prefer: return=minimal and expiring tokens."""
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -11,7 +14,21 @@ MAX_PAGE = 999
 # What Graph returns for a user when the request has no $select (accountEnabled and userType are not in it).
 DEFAULT_PROPERTIES = ["businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
                       "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id"]
-KNOWN_PROPERTIES = [*DEFAULT_PROPERTIES, "accountEnabled", "userType", "department", "companyName", "createdDateTime", "employeeId", "onPremisesImmutableId", "usageLocation"]
+# Every property of the v1.0 user resource that $select may name (Graph refuses an unknown one with a 400).
+KNOWN_PROPERTIES = [
+    *DEFAULT_PROPERTIES, "aboutMe", "accountEnabled", "ageGroup", "assignedLicenses", "assignedPlans", "birthday",
+    "city", "companyName", "consentProvidedForMinor", "country", "createdDateTime", "creationType", "deletedDateTime",
+    "department", "employeeHireDate", "employeeId", "employeeLeaveDateTime", "employeeOrgData", "employeeType",
+    "externalUserState", "externalUserStateChangeDateTime", "faxNumber", "hireDate", "identities", "imAddresses",
+    "interests", "isResourceAccount", "lastPasswordChangeDateTime", "legalAgeGroupClassification",
+    "licenseAssignmentStates", "mailboxSettings", "mailNickname", "mySite", "onPremisesDistinguishedName",
+    "onPremisesDomainName", "onPremisesExtensionAttributes", "onPremisesImmutableId", "onPremisesLastSyncDateTime",
+    "onPremisesProvisioningErrors", "onPremisesSamAccountName", "onPremisesSecurityIdentifier",
+    "onPremisesSyncEnabled", "onPremisesUserPrincipalName", "otherMails", "passwordPolicies", "passwordProfile",
+    "pastProjects", "postalCode", "preferredDataLocation", "preferredName", "provisionedPlans", "proxyAddresses",
+    "responsibilities", "schools", "securityIdentifier", "showInAddressList", "signInActivity",
+    "signInSessionsValidFromDateTime", "skills", "state", "streetAddress", "usageLocation", "userType",
+]
 _CANONICAL = {name.lower(): name for name in KNOWN_PROPERTIES}
 READ_USERS_ROLES = {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 
@@ -20,9 +37,15 @@ DELTA_PAGE = 200  # Graph pages users/delta by at most 200, whatever the client 
 DELTA_TOKEN_TTL = 7 * 24 * 3600  # delta tokens for directory objects live about 7 days
 
 
+ID_IN = re.compile(r"^\s*id\s+in\s*\((?P<ids>[^)]*)\)\s*$", re.IGNORECASE)
+MAX_IDS_IN = 15
+
+
 def register(ms) -> None:
     ms.router.add("GET", r"/v1\.0/users", list_users, name="users")
-    ms.router.add("GET", r"/v1\.0/users/delta", users_delta, name="users_delta")
+    # /delta is a shortcut for the fully qualified /microsoft.graph.delta; the SDKs call the function form.
+    ms.router.add("GET", r"/v1\.0/users/(?:delta|delta\(\)|microsoft\.graph\.delta(?:\(\))?)", users_delta,
+                  name="users_delta")
 
 
 def graph_error(status: int, code: str, message: str, headers: dict | None = None) -> Response:
@@ -104,7 +127,12 @@ def list_users(ms, request):
             return graph_error(400, "Directory_ExpiredPageToken", "The specified page token value has expired "
                                                                   "and can no longer be included in your request.")
         offset, page = int(state["o"]), int(state["p"])
-    users = ms.directory.tenants[token.tenant_id].users
+    tenant = ms.directory.tenants[token.tenant_id]
+    users = tenant.users
+    if "$filter" in request.query:
+        users, error = filter_by_ids(tenant, request.query["$filter"])
+        if error is not None:
+            return error
     chunk = users[offset: offset + size]
     data = {
         "@odata.context": f"{ms.graph_url}/$metadata#users({','.join(select)})",
@@ -116,12 +144,35 @@ def list_users(ms, request):
     return Response.json(200, data)
 
 
-def delta_expired(ms) -> Response:
+def filter_by_ids(tenant, expression: str):
+    """`id in ('a','b',...)`: the users with these ids that exist (at most 15 ids), in the order asked."""
+    match = ID_IN.match(expression)
+    if match is None:
+        return None, graph_error(400, "Request_UnsupportedQuery", f"Unsupported query: $filter={expression}")
+    ids = [part.strip().strip("'") for part in match["ids"].split(",") if part.strip()]
+    if len(ids) > MAX_IDS_IN:
+        return None, graph_error(400, "Request_UnsupportedQuery",
+                                 f"Too many values in an 'in' operator: {len(ids)} (at most {MAX_IDS_IN}).")
+    found = []
+    for object_id in ids:
+        try:
+            found.append(tenant.user(object_id.lower()))
+        except KeyError:
+            continue
+    return found, None
+
+
+def delta_expired(ms, request) -> Response:
+    """How Microsoft says a delta token is gone: 400 syncStateNotFound (the directory's answer after about 7 days),
+    400 resyncRequired, or 410 Gone with a Location to start again from (`expire_delta_tokens` picks one)."""
     status, code = ms.delta_expired_answer
     if status == 410:
+        restart = f"{ms.graph_url}/users/delta" + (f"?$select={request.query['$select']}"
+                                                   if "$select" in request.query else "")
         return graph_error(410, code or "resyncRequired", "The delta token is no longer valid; a full "
-                                                          "synchronization is required.")
-    return graph_error(400, code or "syncStateNotFound", "The sync state generation is not found.")
+                                                          "synchronization is required.", {"Location": restart})
+    return graph_error(status, code or "syncStateNotFound", "The sync state generation is not found. The delta "
+                                                             "token is expired and data must be synchronized again.")
 
 
 def delta_page_size(ms, request) -> int:
@@ -147,16 +198,22 @@ def users_delta(ms, request):
     tenant = ms.directory.tenants[token.tenant_id]
     minimal = "return=minimal" in request.headers.get("prefer", "").replace(" ", "").lower()
     size = delta_page_size(ms, request)
+    if request.query.get("$deltatoken", "").lower() == "latest":
+        # "Sync from now": no users, and a deltaLink from which the next round reports what changes after now.
+        data = {"@odata.context": f"{ms.graph_url}/$metadata#users({','.join(select)})", "value": [],
+                "@odata.deltaLink": page_link(ms, "/users/delta", request, "$deltatoken", {
+                    "t": token.tenant_id, "s": tenant.seq, "g": tenant.delta_generation, "at": time.time()})}
+        return Response.json(200, data)
     if "$deltatoken" in request.query:  # a new round from a stored deltaLink
         state = decode_token(request.query["$deltatoken"])
         if (not state or state.get("t") != token.tenant_id or state.get("g") != tenant.delta_generation
                 or time.time() - state.get("at", 0) > ms.delta_token_ttl):
-            return delta_expired(ms)
+            return delta_expired(ms, request)
         state = {"t": token.tenant_id, "k": "changes", "s": state["s"], "e": tenant.seq, "o": 0, "p": 1}
     elif "$skiptoken" in request.query:  # the next page of a round
         state = decode_token(request.query["$skiptoken"])
         if not state or state.get("t") != token.tenant_id:
-            return delta_expired(ms)
+            return delta_expired(ms, request)
     else:  # an initial round: everything now, and changes from now on in the next round
         state = {"t": token.tenant_id, "k": "initial", "s": tenant.seq, "e": tenant.seq, "o": 0, "p": 1}
 
@@ -168,7 +225,10 @@ def users_delta(ms, request):
             extra = list(tenant.soft_deleted.items())[max(0, state["o"] - len(users)):][: size - len(items)]
             items += [{"id": object_id, "@removed": {"reason": reason}} for object_id, reason in extra]
     else:
-        changes = tenant.changes_between(state["s"], state["e"])
+        # Changes to properties the round does not $select are not reported (a removal or a new user always is).
+        tracked = set(select)
+        changes = [change for change in tenant.changes_between(state["s"], state["e"])
+                   if change[1] is None or change[2] is not None or change[1] & tracked]
         total = len(changes)
         items = []
         for object_id, props, reason in changes[state["o"]: state["o"] + size]:

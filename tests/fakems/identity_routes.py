@@ -6,7 +6,6 @@ import time
 import uuid
 from urllib.parse import unquote_plus
 
-from tests.fakems.model import GRAPH_SCOPE
 from tests.fakems.wire import Response
 
 TENANT = r"/(?P<tenant>[^/]+)"
@@ -46,7 +45,7 @@ def discovery(ms, request, tenant):
         return unknown_tenant(tenant)
     base = f"{ms.authority_host}/{found.tenant_id}"
     return Response.json(200, {
-        "issuer": f"{base}/v2.0",
+        "issuer": ms.issuer(found.tenant_id),
         "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
         "token_endpoint": f"{base}/oauth2/v2.0/token",
         "jwks_uri": f"{ms.authority_host}/{found.tenant_id}/discovery/v2.0/keys",
@@ -119,7 +118,7 @@ def client_credentials_grant(ms, request, tenant):
     app, error = authenticate_app(ms, request, tenant)
     if error is not None:
         return error
-    if request.form.get("scope") != GRAPH_SCOPE:
+    if request.form.get("scope") != ms.graph_scope:
         return aad_error(400, "invalid_scope", 1002012,
                          f"The provided value for scope {request.form.get('scope')} is not valid. Client credential "
                          "flows must have a scope value with /.default suffixed to the resource identifier.")

@@ -7,7 +7,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 USER_READ_ALL = "User.Read.All"
 
 

@@ -26,6 +26,7 @@ from tests.fakems.model import USER_READ_ALL, App, Directory, Tenant
 from tests.fakems.tenantgen import generate_users
 from tests.fakems.wire import Drop, Request, Response, Router
 
+DEFAULT_GRAPH_HOST = "https://graph.microsoft.com"
 LISTINGS = ("users", "users_delta")  # the endpoints a look-up pages through; the fault methods' default
 
 
@@ -113,6 +114,11 @@ class FakeMicrosoft:
         self.delta_token_ttl = graph_routes.DELTA_TOKEN_TTL
         self.delta_expired_answer: tuple[int, str | None] = (400, None)
         self.grant_handlers: dict[str, callable] = {}
+        # A national cloud's Graph host, whose scopes the token endpoint accepts (global: graph.microsoft.com),
+        # and the host the tenant's issuer names (None: this fake's own address; China's differs from where the
+        # portal reaches it, login.partner.microsoftonline.cn). See use_cloud().
+        self.graph_host = DEFAULT_GRAPH_HOST
+        self.issuer_host: str | None = None
         identity_routes.register(self)
         graph_routes.register(self)
         signin_routes.register(self)
@@ -156,12 +162,28 @@ class FakeMicrosoft:
         self.delta_token_ttl = graph_routes.DELTA_TOKEN_TTL
         self.delta_expired_answer = (400, None)
         self.raw_users = False
+        self.graph_host = DEFAULT_GRAPH_HOST
+        self.issuer_host = None
         self.signin.reset()
 
     # Addresses
     @property
     def authority_host(self) -> str:
         return f"https://{self.host}:{self.port}"
+
+    @property
+    def graph_scope(self) -> str:
+        return f"{self.graph_host}/.default"
+
+    def issuer(self, tenant_id: str) -> str:
+        """The tenant's issuer, as its discovery document states it and its id_tokens carry it."""
+        return f"{self.issuer_host or self.authority_host}/{tenant_id}/v2.0"
+
+    def use_cloud(self, graph_host: str, *, issuer_host: str | None = None) -> None:
+        """Behave as a national cloud (reached at this same loopback address): tokens only for scopes of
+        `graph_host` (e.g. https://microsoftgraph.chinacloudapi.cn/.default), the issuer on `issuer_host`."""
+        self.graph_host = graph_host.rstrip("/")
+        self.issuer_host = issuer_host.rstrip("/") if issuer_host else None
 
     @property
     def graph_url(self) -> str:
@@ -233,8 +255,9 @@ class FakeMicrosoft:
         self.page_size_override = page_size
 
     def expire_delta_tokens(self, tenant: Tenant, *, status: int = 400, code: str | None = None) -> None:
-        """Make every delta token issued so far invalid: 400 syncStateNotFound (`code` may change the letter
-        case) or 410 Gone, as Microsoft answers once a token is older than about 7 days."""
+        """Make every delta token issued so far invalid, answered as Microsoft does once a token is older than
+        about 7 days or the sync state was reset: 400 syncStateNotFound by default; `code` gives another code
+        (resyncRequired, or another letter case) and `status` another 40X; 410 Gone comes with a Location."""
         tenant.delta_generation += 1
         self.delta_expired_answer = (status, code)
 
@@ -260,7 +283,11 @@ class FakeMicrosoft:
         # Latency is the time Microsoft takes to answer, its own work included: answer no sooner than that.
         answer_at = time.monotonic() + max([f.delay for f in fired if f.kind == "latency"], default=0.0)
         try:
-            return self._answer(request, handler, groups, fired, entry)
+            response = self._answer(request, handler, groups, fired, entry)
+            # Graph's diagnostic headers: request-id on every answer, the caller's client-request-id echoed.
+            response.headers.setdefault("request-id", _guid())
+            response.headers.setdefault("client-request-id", request.headers.get("client-request-id") or _guid())
+            return response
         finally:
             time.sleep(max(0.0, answer_at - time.monotonic()))
 

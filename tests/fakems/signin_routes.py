@@ -156,7 +156,7 @@ def _pkce_matches(verifier: str | None, challenge: str | None) -> bool:
 def id_token_for(ms, tenant, client_id: str, user: dict, nonce: str | None) -> str:
     now = int(time.time())
     claims = {
-        "aud": client_id, "iss": f"{ms.authority_host}/{tenant.tenant_id}/v2.0", "iat": now, "nbf": now,
+        "aud": client_id, "iss": ms.issuer(tenant.tenant_id), "iat": now, "nbf": now,
         "exp": now + ID_TOKEN_LIFETIME, "name": f"{user.get('givenName') or ''} {user.get('surname') or ''}".strip(),
         "oid": user["id"], "preferred_username": user.get("userPrincipalName"), "sub": _b64url(user["id"].encode()),
         "tid": tenant.tenant_id, "ver": "2.0", "rh": "0.fake.", "uti": _b64url(secrets.token_bytes(16)),

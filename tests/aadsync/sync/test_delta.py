@@ -1,4 +1,4 @@
-"""Incremental look-ups with Graph delta queries (aadsync/sync.py), against the fake's /users/delta."""
+"""Incremental look-ups with Graph delta queries (aadsync/sync/), against the fake's /users/delta."""
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -44,7 +44,26 @@ def test_first_run_is_full_and_stores_the_delta_link(fake_ms, company):
     assert run.mode == SyncRun.Mode.FULL
     assert "$deltatoken=" in stored_link(company)
     assert stored_link(company).startswith(fake_ms.graph_url + "/users/delta?")
-    assert all("$deltatoken" not in r["query"] for r in fake_ms.requests_to())
+    # "Sync from now" first (no users, a deltaLink), then the listing itself at 999 a page.
+    first, *listing = fake_ms.requests_to()
+    assert (first["endpoint"], first["query"]["$deltatoken"]) == ("users_delta", "latest")
+    assert [(r["endpoint"], r["query"]["$top"]) for r in listing] == [("users", "999")]
+
+
+def test_changes_made_while_a_full_listing_is_read_come_in_the_next_round(fake_ms, company):
+    setup = fake_ms.configure(company, users=5)
+    first = setup.tenant.users[0]
+    fake_ms.add_latency(0.3, endpoint=("users",))
+    from threading import Timer
+    # The listing is being read while AAD changes: the position was taken before it, so the next round has it.
+    Timer(0.1, lambda: setup.tenant.update_user(first["id"], givenName="DuringTheListing")).start()
+    sync(company)
+    fake_ms.faults.clear()
+
+    run = sync(company)
+
+    assert run.mode == SyncRun.Mode.INCREMENTAL and run.updated == 1
+    assert Contact.objects.get(object_id=first["id"]).first_name == "DuringTheListing"
 
 
 def test_next_run_reads_only_the_changes(fake_ms, company, synced):
@@ -56,10 +75,11 @@ def test_next_run_reads_only_the_changes(fake_ms, company, synced):
     run = sync(company)
 
     assert run.mode == SyncRun.Mode.INCREMENTAL
-    assert (run.created, run.updated, run.unchanged, run.removed) == (1, 1, 0, 0)
+    assert (run.looked_up, run.created, run.updated, run.unchanged, run.removed) == (2, 1, 1, 0, 0)
     assert run.pages_read == 1
-    (request,) = fake_ms.requests_to()
-    assert "$deltatoken" in request["query"]
+    delta, completion = fake_ms.requests_to()
+    assert "$deltatoken" in delta["query"]
+    assert completion["query"]["$filter"] == f"id in ('{new['id']}')"  # the new user's full record
     assert Contact.objects.get(object_id=users[3]["id"]).first_name == "Renamed"
     assert Contact.objects.get(object_id=new["id"]).first_name == "New"
 
@@ -146,14 +166,16 @@ def test_removals_named_by_microsoft_are_not_held(fake_ms, company, synced):
     assert (run.removed, run.removals_held) == (5, 0)
 
 
-def test_soft_deleted_users_in_a_full_round_are_marked_removed(fake_ms, company, synced):
+def test_soft_deleted_users_are_no_longer_listed_by_a_full_read_and_are_marked_removed(fake_ms, company, synced):
+    """A full read lists /users, where soft-deleted users no longer appear: removed, reason "missing" (a change
+    round, which names them, keeps Microsoft's own reason: test_removed_users_are_marked_with_microsofts_reason)."""
     setup, users = synced
     setup.tenant.remove_user(users[6]["id"], reason="changed")
 
     run = sync(company, full=True)
 
     assert run.mode == SyncRun.Mode.FULL and run.removed == 1
-    assert Contact.objects.get(object_id=users[6]["id"]).removed_reason == "changed"
+    assert Contact.objects.get(object_id=users[6]["id"]).aad_state == Contact.AadState.REMOVED
 
 
 def test_new_guest_in_a_delta_round_is_skipped_unless_included(fake_ms, company, synced):
@@ -166,7 +188,9 @@ def test_new_guest_in_a_delta_round_is_skipped_unless_included(fake_ms, company,
 
 
 @pytest.mark.parametrize(("status", "code"), [(400, "syncStateNotFound"), (400, "SyncStateNotFound"),
-                                              (400, "SYNCSTATENOTFOUND"), (410, None)])
+                                              (400, "SYNCSTATENOTFOUND"), (400, "resyncRequired"),
+                                              (400, "ResyncRequired"), (404, "syncStateNotFound"),
+                                              (410, None), (410, "resyncRequired"), (410, "Gone")])
 def test_expired_delta_token_falls_back_to_a_full_listing_in_the_same_run(fake_ms, company, synced, status, code):
     setup, users = synced
     setup.tenant.update_user(users[0]["id"], givenName="Changed")
@@ -178,8 +202,9 @@ def test_expired_delta_token_falls_back_to_a_full_listing_in_the_same_run(fake_m
     assert run.mode == SyncRun.Mode.FULL
     assert (run.removed, run.removals_held, run.updated, run.unchanged) == (0, 0, 1, 9)
     assert "expires after about 7 days" in run.notice
-    requests = fake_ms.requests_to()
-    assert "$deltatoken" in requests[0]["query"] and "$deltatoken" not in requests[1]["query"]
+    refused, latest, *listing = fake_ms.requests_to()
+    assert refused["query"]["$deltatoken"] not in ("", "latest") and refused["status"] == status
+    assert latest["query"]["$deltatoken"] == "latest" and [r["endpoint"] for r in listing] == ["users"]
     assert stored_link(company) not in ("", old_link)
     assert Contact.objects.filter(company=company, aad_state=Contact.AadState.REMOVED).count() == 0
 
@@ -207,7 +232,7 @@ def test_full_flag_drops_the_stored_position(fake_ms, company, synced):
     run = sync(company, full=True)
 
     assert run.mode == SyncRun.Mode.FULL
-    assert all("$deltatoken" not in r["query"] for r in fake_ms.requests_to())
+    assert [r["query"].get("$deltatoken") for r in fake_ms.requests_to()] == ["latest", None]  # never the old one
     assert stored_link(company)  # and a new one is stored
 
 

@@ -200,28 +200,33 @@ def test_sync_of_a_generated_tenant_counts_every_kind(fake_ms, company):
     run = sync(company)
 
     guests = sum(u["userType"] == "Guest" for u in users)
-    disabled = sum(u["accountEnabled"] is False for u in users)
-    assert (run.created, run.skipped, run.disabled) == (60 - guests, guests, disabled)
+    disabled = sum(u["accountEnabled"] is False and u["userType"] != "Guest" for u in users)
+    # Every account looked up is counted once: a disabled new account as disabled, not also as created.
+    assert (run.looked_up, run.created, run.disabled, run.skipped) == (60, 60 - guests - disabled, disabled, guests)
+    assert run.looked_up == run.created + run.updated + run.unchanged + run.disabled + run.removed + run.skipped
     assert guests == 3 and disabled == 3
+    assert Contact.objects.filter(company=company, synced=True).count() == run.created + run.disabled
 
 
 # Paging -----------------------------------------------------------------------------------------------------
 
-def test_full_sync_reads_every_page_of_the_delta_listing(fake_ms, company):
+def test_full_sync_reads_every_page_of_users_999_at_a_time(fake_ms, company):
     fake_ms.configure(company, users=2500)
 
     run = sync(company)
 
-    pages = fake_ms.requests_to()
+    position, *pages = fake_ms.requests_to()
     assert run.mode == SyncRun.Mode.FULL
-    assert run.pages_read == 13 and len(pages) == 13  # Graph pages users/delta by 200
-    assert {page["endpoint"] for page in pages} == {"users_delta"}
+    assert position["query"]["$deltatoken"] == "latest"  # the change position, taken before the listing
+    assert run.pages_read == 3 and len(pages) == 3  # ceil(2500 / 999), where /users/delta pages by 200
+    assert {page["endpoint"] for page in pages} == {"users"}
     assert pages[0]["query"]["$select"].split(",") == [
         "id", "userPrincipalName", "givenName", "surname", "mail", "businessPhones", "mobilePhone",
         "accountEnabled", "userType"]
+    assert pages[0]["query"]["$top"] == "999"
     assert all("$skiptoken" in page["query"] for page in pages[1:])
-    assert run.users_applied + run.skipped == 2500
-    assert Contact.objects.filter(company=company).count() == run.created
+    assert run.looked_up == 2500 == run.users_applied + run.skipped
+    assert Contact.objects.filter(company=company).count() == run.created + run.disabled
 
 
 def test_sync_follows_a_server_that_ignores_top_and_pages_by_100(fake_ms, company):
@@ -461,7 +466,7 @@ def test_failure_on_page_3_of_5_leaves_the_directory_untouched(fake_ms, company,
     assert run.status == SyncRun.Status.FAILED
     assert "could not be reached" in run.error and "the connection was dropped" in run.error
     assert "Nothing in the Company Directory was changed." in run.error
-    assert [r["page"] for r in fake_ms.requests_to()][-1] == 3
+    assert [r["page"] for r in fake_ms.requests_to("users")][-1] == 3
     assert snapshot(company) == before
     linked.refresh_from_db()
     assert linked.first_name != "Linked"
@@ -499,7 +504,7 @@ def test_one_dropped_connection_is_retried(fake_ms, company, settings_fast_retri
     run = sync(company)
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
-    assert [r["page"] for r in fake_ms.requests_to()] == [1, 2, 2, 3]
+    assert [r["page"] for r in fake_ms.requests_to("users")] == [1, 2, 2, 3]
 
 
 def test_nextlink_loop_fails_the_run(fake_ms, company):
@@ -511,7 +516,7 @@ def test_nextlink_loop_fails_the_run(fake_ms, company):
 
     assert run.status == SyncRun.Status.FAILED
     assert "next-page link that was already read (page 2)" in run.error
-    assert len(fake_ms.requests_to()) == 2
+    assert len(fake_ms.requests_to("users")) == 2
     assert not Contact.objects.filter(company=company).exists()
 
 
@@ -523,20 +528,36 @@ def test_throttling_is_waited_out(fake_ms, company, settings_fast_retries):
     run = sync(company)
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
-    assert [r["page"] for r in fake_ms.requests_to()] == [1, 2, 2, 2, 3]
+    assert [r["page"] for r in fake_ms.requests_to("users")] == [1, 2, 2, 2, 3]
 
 
-def test_throttling_beyond_the_retries_fails_with_its_sentence(fake_ms, company, settings_fast_retries):
+def test_throttling_is_waited_out_until_the_run_s_time_limit_then_fails_with_its_sentence(
+        fake_ms, company, settings_fast_retries):
+    settings_fast_retries.AAD_SYNC_TIME_LIMIT = 3  # soft limit 2 s; reading must end by 1.8 s
     fake_ms.configure(company, users=300)
     fake_ms.ignore_top(100)
-    fake_ms.throttle(times=None, retry_after="0.01", page=2)
+    fake_ms.throttle(times=None, retry_after="0.2", page=2)
 
     run = sync(company)
 
     assert run.status == SyncRun.Status.FAILED
-    assert run.error.startswith("Microsoft kept throttling the look-up (HTTP 429, too many requests) through 2 retries")
-    assert len(fake_ms.requests_to()) == 1 + 3
+    assert run.error.startswith("Microsoft is throttling the look-up (HTTP 429, too many requests) and asked it to "
+                                "wait 0 seconds more, longer than the")
+    # Far more than AAD_GRAPH_MAX_RETRIES (2): throttling alone never gives up before the run's limit.
+    assert 6 <= len(fake_ms.requests_to("users")) - 1 <= 10
     assert not Contact.objects.filter(company=company).exists()
+
+
+def test_a_retry_after_longer_than_the_time_left_fails_at_once(fake_ms, company, settings_fast_retries):
+    fake_ms.configure(company, users=300)
+    fake_ms.ignore_top(100)
+    fake_ms.throttle(times=None, retry_after="86400", page=2)  # a day: past AAD_SYNC_TIME_LIMIT (30 min)
+
+    run = sync(company)
+
+    assert run.status == SyncRun.Status.FAILED
+    assert "asked it to wait 86400 seconds more" in run.error
+    assert len(fake_ms.requests_to("users")) == 2
 
 
 # Error sentences ----------------------------------------------------------------------------------------------
@@ -649,13 +670,14 @@ def test_run_records_trigger_times_counts_and_pages(fake_tenant):
     assert run.trigger == SyncRun.Trigger.COMMAND
     assert run.started_at <= run.finished_at
     assert run.pages_read == 1
-    assert run.created + run.skipped == 20
+    assert run.looked_up == 20 == run.created + run.disabled + run.skipped
     assert sync_run_progress(run)["created"] == run.created
 
 
 @pytest.mark.django_db(transaction=True)
 def test_progress_is_visible_from_another_connection_while_running(fake_ms, company):
-    """While page 4 of 4 is slow, the run's progress (pages read, users applied) is readable from elsewhere."""
+    """While page 4 of 4 is slow, the run's progress (pages and users read) is readable from elsewhere; nothing is
+    written while Microsoft is still being read."""
     fake_ms.configure(company, users=400)
     fake_ms.ignore_top(100)
     fake_ms.add_fault("latency", delay=0.6, page=4)
@@ -680,7 +702,7 @@ def test_progress_is_visible_from_another_connection_while_running(fake_ms, comp
     sync_run_execute(run=run)
     watcher.join()
 
-    assert seen and seen[0]["pages_read"] == 3 and seen[0]["users_applied"] > 0
+    assert seen and (seen[0]["pages_read"], seen[0]["users_read"], seen[0].get("users_applied", 0)) == (3, 300, 0)
 
 
 # The command --------------------------------------------------------------------------------------------------
