@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from aadsync import crypto
 from aadsync.models import AadSettings, AadSettingsChange, ExpirySource, LookupHealth
-from aadsync.schedule import Schedule, next_run_after
+from aadsync.schedule import Schedule, next_run_after, quarantine_schedule
 from directory.models import Company, Person
 
 SECRET_LABEL = "Secret Code"  # noqa: S105 - a field label, not a password
@@ -108,11 +108,14 @@ def aad_schedule(*, settings_row: AadSettings) -> Schedule:
     )
 
 
-def aad_next_run_at(*, settings_row: AadSettings, tz: ZoneInfo, after: datetime) -> datetime | None:
-    """The first scheduled look-up after `after`, or None when User Look-Up Usage is Not Use."""
+def aad_next_run_at(*, settings_row: AadSettings, tz: ZoneInfo, after: datetime,
+                    quarantined: bool = False) -> datetime | None:
+    """The first scheduled look-up after `after`, or None when User Look-Up Usage is Not Use; `quarantined`: at
+    most once a day (schedule.quarantine_schedule)."""
     if not settings_row.use_lookup:
         return None
-    return next_run_after(aad_schedule(settings_row=settings_row), after, tz)
+    schedule = aad_schedule(settings_row=settings_row)
+    return next_run_after(quarantine_schedule(schedule) if quarantined else schedule, after, tz)
 
 
 def aad_secret_plain(*, settings_row: AadSettings) -> str:

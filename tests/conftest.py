@@ -55,6 +55,15 @@ def _fresh_cache(_session_cache_dir):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def alerts_queued(monkeypatch):
+    """Run ids whose alert e-mails a look-up's end would queue (aadsync.alerts.hook): recorded here, so that no test
+    publishes to the development broker under var/. tests/aadsync/alerts/ run the real tasks (Celery eager)."""
+    seen: list[int] = []
+    monkeypatch.setattr("aadsync.alerts.hook.alerts_queue", seen.extend)
+    return seen
+
+
 @pytest.fixture
 def make_company(db):
     from directory.services import company_create
