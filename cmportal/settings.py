@@ -209,6 +209,9 @@ AAD_SYNC_QUEUE_TIMEOUT = int(os.environ.get("AAD_SYNC_QUEUE_TIMEOUT", "3600"))
 # without persistence): the dispatcher sends it again.
 AAD_SYNC_REQUEUE_AFTER = int(os.environ.get("AAD_SYNC_REQUEUE_AFTER", "120"))
 AAD_DISPATCH_INTERVAL = float(os.environ.get("AAD_DISPATCH_INTERVAL", "30"))
+# After this many failed scheduled look-ups in a row a company's schedule runs at most once a day until a look-up
+# succeeds or its settings change (0: never).
+AAD_QUARANTINE_AFTER = int(os.environ.get("AAD_QUARANTINE_AFTER", "5"))
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # With late acknowledgement Redis re-delivers a message unacknowledged this long: longer than a run
@@ -240,7 +243,27 @@ CELERY_BEAT_SCHEDULE = {
         # A dispatcher message that waited longer than one interval is dropped: the next one does its work.
         "options": {"expires": AAD_DISPATCH_INTERVAL},
     },
+    # Secrets that expire in 30 or 7 days: each warning e-mail goes out once, so checking hourly is harmless.
+    "aadsync-alerts-expiry": {
+        "task": "aadsync.alerts_expiry_check",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
 }
+
+# E-mail (alerts to managers, aadsync/alerts): SMTP when EMAIL_HOST is set, else printed on the console.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT") or (465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
+EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                 else "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "CM portal <cmportal@localhost>")
+# Links in e-mails (e.g. https://cm.example.com); unset: AAD_REDIRECT_BASE_URL, else the first allowed host.
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "").rstrip("/")
 
 # Security headers; the production-only ones switch on with DJANGO_DEBUG=0.
 SESSION_COOKIE_HTTPONLY = True
