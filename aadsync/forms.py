@@ -50,13 +50,19 @@ class AadSettingsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.has_secret = has_secret
         self.kept_secret = kept_secret  # a secret typed into this form before is kept server-side for it
+        self.fields["secret"].widget.attrs["placeholder"] = (
+            "•••••••• stored — leave blank to keep it" if has_secret else "Paste the client secret value"
+        )
         if kept_secret:
-            placeholder = "Kept from your last try — leave blank to use it"
-        elif has_secret:
-            placeholder = "•••••••• stored — leave blank to keep it"
-        else:
-            placeholder = "Paste the client secret value"
-        self.fields["secret"].widget.attrs["placeholder"] = placeholder
+            self.secret_kept()
+
+    def secret_kept(self) -> None:
+        """Say on the Secret field that the secret typed before is kept server-side for this form (the page shows
+        the sentence with id kept-secret)."""
+        self.kept_secret = True
+        attrs = self.fields["secret"].widget.attrs
+        attrs["placeholder"] = "Kept from your last try — leave blank to use it"
+        attrs["aria-describedby"] = "kept-secret"
 
     @classmethod
     def initial_from(cls, row: AadSettings) -> dict:

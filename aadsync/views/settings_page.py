@@ -60,6 +60,8 @@ def _page_context(request, row, form, editing: bool, **extra) -> dict:
 def _again(request, row, form, *, secret: str, unconfirmed: str = ""):
     """The form again, with its errors: a typed secret is kept server-side for this form's next submission."""
     token = kept_form_store(request, secret=secret, unconfirmed=unconfirmed)
+    if secret:
+        form.secret_kept()
     return render(request, "aadsync/settings.html", _page_context(
         request, row, form, editing=True, kept_token=token, kept_secret=bool(secret), unconfirmed=bool(unconfirmed)))
 
@@ -96,7 +98,9 @@ def _save(request, row):
     form = AadSettingsForm(request.POST, has_secret=row.has_secret, kept_secret=bool(kept and kept.secret))
     typed = request.POST.get("secret", "").strip()
     if not form.is_valid():
-        return _again(request, row, form, secret=typed or (kept.secret if kept else ""))
+        # Kept unless the secret itself is what the form refused.
+        keep = "" if "secret" in form.errors else typed or (kept.secret if kept else "")
+        return _again(request, row, form, secret=keep)
     secret = form.cleaned_data["secret"] or (kept.secret if kept else "")
     data = form.settings_data()
     note = ""
