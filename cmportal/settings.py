@@ -232,8 +232,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The dispatcher has its own queue so that it never waits behind thousands of queued look-ups;
 # a worker started without -Q consumes both queues.
 CELERY_TASK_DEFAULT_QUEUE = "cmportal"
-CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name) for name in ("cmportal", "cmportal-sync"))
-CELERY_TASK_ROUTES = {"aadsync.sync_run": {"queue": "cmportal-sync"}}
+# Alert e-mails and the secret-expiry read wait on SMTP servers and Microsoft: their own queue, so that neither the
+# dispatcher nor the look-ups wait behind them (a worker started without -Q takes every queue).
+CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name)
+                           for name in ("cmportal", "cmportal-sync", "cmportal-alerts"))
+CELERY_TASK_ROUTES = {"aadsync.sync_run": {"queue": "cmportal-sync"},
+                      "aadsync.alert*": {"queue": "cmportal-alerts"},
+                      "aadsync.secret_expiry_refresh": {"queue": "cmportal-alerts"}}
 # Beat's own bookkeeping (when each entry last ran) lives under var/, never in the repository.
 CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILE") or str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {

@@ -26,6 +26,12 @@ def test_tasks_are_registered_under_stable_names():
     assert app.conf.beat_schedule["aadsync-alerts-expiry"]["task"] == "aadsync.alerts_expiry_check"
 
 
+@pytest.mark.parametrize("name", ["aadsync.alerts_after_runs", "aadsync.alert_mail_send",
+                                  "aadsync.alerts_expiry_check", "aadsync.secret_expiry_refresh"])
+def test_alert_tasks_have_their_own_queue(name):
+    assert app.amqp.router.route({}, name)["queue"].name == "cmportal-alerts"
+
+
 def test_the_send_task_retries_smtp_errors_with_backoff():
     task = tasks.alert_mail_send_task
     assert smtplib.SMTPException in task.autoretry_for and OSError in task.autoretry_for
