@@ -74,6 +74,9 @@ def runs_outcome_record(run_ids: list[int], *, now: datetime | None = None) -> l
     counted = []
     for company_id, group in groupby(runs, key=lambda run: run[1]):
         with transaction.atomic():
+            # AadSettings before LookupHealth, the order aad_settings_update takes them in: no deadlock.
+            row = (AadSettings.objects.select_for_update().select_related("company")
+                   .filter(company_id=company_id).first())
             health = _health_locked(company_id)
             streak = _streak(health)
             for run_id, _, status, trigger, finished_at, error in group:
@@ -90,14 +93,14 @@ def runs_outcome_record(run_ids: list[int], *, now: datetime | None = None) -> l
             health.failing_since, health.failed_in_row = streak.failing_since, streak.failed_in_row
             health.scheduled_failed_in_row = streak.scheduled_failed_in_row
             health.save()
-            _quarantine_follow(company_id, quarantined(streak, after=settings.AAD_QUARANTINE_AFTER), now=now)
+            if row is not None:
+                _quarantine_follow(row, quarantined(streak, after=settings.AAD_QUARANTINE_AFTER), now=now)
     return counted
 
 
-def _quarantine_follow(company_id: int, quarantine: bool, *, now: datetime) -> None:
-    """Start or end the schedule's quarantine, moving the next run time with it."""
-    row = AadSettings.objects.select_for_update().select_related("company").filter(company_id=company_id).first()
-    if row is None or quarantine == (row.quarantined_since is not None):
+def _quarantine_follow(row: AadSettings, quarantine: bool, *, now: datetime) -> None:
+    """Start or end the schedule's quarantine (`row` is locked), moving the next run time with it."""
+    if quarantine == (row.quarantined_since is not None):
         return
     tz = row.company.tzinfo
     if quarantine:
@@ -105,11 +108,11 @@ def _quarantine_follow(company_id: int, quarantine: bool, *, now: datetime) -> N
         backed_off = aad_next_run_at(settings_row=row, tz=tz, after=now, quarantined=True)
         if row.next_run_at is not None and backed_off is not None:
             row.next_run_at = max(row.next_run_at, backed_off)
-        logger.warning("Look-ups of company %s quarantined: at most once a day until one succeeds.", company_id)
+        logger.warning("Look-ups of %s quarantined: at most once a day until one succeeds.", row.company.slug)
     else:
         row.quarantined_since = None
         row.next_run_at = aad_next_run_at(settings_row=row, tz=tz, after=now) if row.next_run_at else None
-        logger.info("Quarantine of company %s's look-ups ended.", company_id)
+        logger.info("Quarantine of %s's look-ups ended.", row.company.slug)
     row.save(update_fields=["quarantined_since", "next_run_at"])
 
 
