@@ -75,8 +75,7 @@ def runs_outcome_record(run_ids: list[int], *, now: datetime | None = None) -> l
     for company_id, group in groupby(runs, key=lambda run: run[1]):
         with transaction.atomic():
             # AadSettings before LookupHealth, the order aad_settings_update takes them in: no deadlock.
-            row = (AadSettings.objects.select_for_update().select_related("company")
-                   .filter(company_id=company_id).first())
+            row = AadSettings.objects.select_for_update().filter(company_id=company_id).first()
             health = _health_locked(company_id)
             streak = _streak(health)
             for run_id, _, status, trigger, finished_at, error in group:
