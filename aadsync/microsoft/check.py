@@ -19,8 +19,7 @@ CHECK_TIMEOUT = (5.0, 15.0)
 CHECK_RETRY = RetryPolicy(max_retries=1, max_seconds=5.0, backoff_base=0.5, backoff_cap=2.0)
 
 # Microsoft could not say yes or no right now: the settings may be right. Anything else is a refusal.
-UNCONFIRMED = frozenset({"unreachable", "throttled", "unavailable", "login_unavailable", "malformed",
-                         "bad_authority"})
+UNCONFIRMED = frozenset({"unreachable", "check_busy", "login_unavailable", "malformed", "bad_authority"})
 # The form field a refusal is about (the others concern the app registration as a whole).
 FIELD_OF = {"wrong_secret": "secret", "expired_secret": "secret", "unknown_client": "client_id",
             "unknown_tenant": "tenant_id"}
@@ -60,6 +59,15 @@ class _OwnAppTokenSource(TokenSource):
         self.renew()  # forget the app: it served this check only
 
 
+def _for_a_person_waiting(error: SyncError) -> SyncError:
+    """The look-ups' throttling and server-error sentences speak of retries over minutes; a check made one try."""
+    if error.code == "throttled":
+        return SyncError("check_busy", what="“too many requests” (HTTP 429)")
+    if error.code == "unavailable":
+        return SyncError("check_busy", what=f"server errors (HTTP {error.details.get('status')})")
+    return error
+
+
 def connection_check(credentials: Credentials) -> CheckResult:
     """A fresh token for the credentials, one Graph read a look-up needs (`/users?$select=id&$top=1`), then, best
     effort, the secret's expiry. Never raises for what Microsoft answers; the result says it."""
@@ -72,7 +80,7 @@ def connection_check(credentials: Credentials) -> CheckResult:
     except SyncError as error:
         logger.info("Connection check for tenant %s, client %s: %s", credentials.tenant_id, credentials.client_id,
                     error.code)
-        return CheckResult(error=error)
+        return CheckResult(error=_for_a_person_waiting(error))
     finally:
         client.close()
         tokens.close()

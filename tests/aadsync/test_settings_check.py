@@ -283,3 +283,11 @@ def test_the_page_shows_the_expiry_in_words_and_colour(manager_client, company, 
         assert badge in html.split('data-testid="expiry-badge"')[0].rsplit("<span", 1)[1]
     else:
         assert 'data-testid="expiry-badge"' not in html
+
+
+def test_graph_failing_right_now_also_offers_save_without_checking(manager_client, company, app, fake_ms):
+    fake_ms.server_error(503, times=None, endpoint="users")
+    html = _post(manager_client).content.decode()
+    assert "Microsoft is answering with server errors (HTTP 503) right now" in html
+    assert 'data-testid="save-unchecked"' in html
+    assert not AadSettings.objects.filter(company=company, use_lookup=True).exists()
