@@ -2,7 +2,6 @@
 30 days, red from 7 and once expired, with enough contrast), and a pasted secret that survives another field's error."""
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -27,7 +26,6 @@ def _contrast(page, selector: str) -> float:
     return (light + 0.05) / (dark + 0.05)
 
 
-@pytest.mark.readme
 def test_test_connection_and_the_expiry_in_words_and_colour(page, login_as, manager, company, fake_ms):
     setup = fake_ms.configure(company, secret_expires_in=20 * 86400 + 3600,
                               permissions=(USER_READ_ALL, APPLICATION_READ_ALL))
@@ -44,7 +42,7 @@ def test_test_connection_and_the_expiry_in_words_and_colour(page, login_as, mana
     expect(badge).to_have_text("Expires soon")
     assert "text-bg-warning" in badge.get_attribute("class")
     assert _contrast(page, "[data-testid=expiry-badge]") >= 4.5  # WCAG AA for normal text
-    screenshot(page, "ms-aad-expiry-soon", readme=True)
+    screenshot(page, "ms-aad-expiry-soon")
 
     for days, level, words in ((5, "urgent", "Expires very soon"), (-2, "expired", "Expired")):
         AadSettings.objects.filter(company=company).update(secret_expires_at=timezone.now() + timedelta(days=days))
