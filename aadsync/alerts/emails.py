@@ -21,12 +21,13 @@ TEMPLATES = {FAILING: "failing", REMINDER: "failing", RECOVERED: "recovered", EX
 
 
 def portal_url(path: str) -> str:
-    """An absolute URL of the portal for e-mails: PORTAL_BASE_URL, else the sign-in redirect base, else the first
-    allowed host over https (http://localhost:8000 while developing)."""
+    """An absolute URL of the portal for e-mails: PORTAL_BASE_URL, else the sign-in redirect base, else in
+    production the first allowed host over https, else a local install's http://localhost:8000."""
     base = settings.PORTAL_BASE_URL or getattr(settings, "AAD_REDIRECT_BASE_URL", "")
     if not base:
         hosts = [host for host in settings.ALLOWED_HOSTS if host and not host.startswith(".") and host != "*"]
-        base = f"https://{hosts[0]}" if hosts and not settings.DEBUG else "http://localhost:8000"
+        production = getattr(settings, "PRODUCTION", not settings.DEBUG)
+        base = f"https://{hosts[0]}" if hosts and production else "http://localhost:8000"
     return base.rstrip("/") + path
 
 

@@ -121,3 +121,18 @@ def test_a_reading_about_a_secret_replaced_meanwhile_is_not_stored(reads_expiry,
     monkeypatch.setattr(connection, "secret_expiry_try", slow_read)
     look_up()
     assert AadSettings.objects.get(company=company).secret_expires_at is None  # the new secret's date is unknown
+
+
+@pytest.mark.parametrize("values,expected", [
+    ({"PORTAL_BASE_URL": "https://cm.example.com"}, "https://cm.example.com/aad/"),
+    ({"PORTAL_BASE_URL": "", "AAD_REDIRECT_BASE_URL": "https://proxy.example.com/"}, "https://proxy.example.com/aad/"),
+    ({"PORTAL_BASE_URL": "", "ALLOWED_HOSTS": ["cm.example.org", "*"], "PRODUCTION": True},
+     "https://cm.example.org/aad/"),
+    ({"PORTAL_BASE_URL": "", "ALLOWED_HOSTS": ["localhost"], "PRODUCTION": False}, "http://localhost:8000/aad/"),
+])
+def test_links_in_e_mails_are_absolute(settings, values, expected):
+    from aadsync.alerts.emails import portal_url
+
+    for name, value in values.items():
+        setattr(settings, name, value)
+    assert portal_url("/aad/") == expected
