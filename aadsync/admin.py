@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
-from aadsync.models import AadSettings, AadSettingsChange, SyncRun
+from aadsync.models import AadSettings, AadSettingsChange, LookupHealth, SyncRun
 from aadsync.services import Actor, aad_settings_update
 from aadsync.validators import guid_clean
 
@@ -53,7 +53,7 @@ class AadSettingsAdminForm(forms.ModelForm):
 @admin.register(AadSettings)
 class AadSettingsAdmin(admin.ModelAdmin):
     form = AadSettingsAdminForm
-    list_display = ["company", "use_lookup", "period", "next_run_at"]
+    list_display = ["company", "use_lookup", "period", "next_run_at", "quarantined_since", "secret_expires_at"]
     readonly_fields = ["next_run_at", "updated_at"]
 
     def get_readonly_fields(self, request, obj=None):
@@ -81,7 +81,7 @@ class AadSettingsAdmin(admin.ModelAdmin):
 
 @admin.register(AadSettingsChange)
 class AadSettingsChangeAdmin(admin.ModelAdmin):
-    list_display = ["company", "changed_by_label", "changed_at", "fields", "source"]
+    list_display = ["company", "changed_by_label", "changed_at", "fields", "source", "note"]
     readonly_fields = [f.name for f in AadSettingsChange._meta.fields]
 
 
@@ -90,3 +90,9 @@ class SyncRunAdmin(admin.ModelAdmin):
     list_display = ["company", "trigger", "mode", "status", "queued_at", "finished_at", "created", "updated", "removed"]
     list_filter = ["status", "trigger", "mode"]
     readonly_fields = [f.name for f in SyncRun._meta.fields]
+
+
+@admin.register(LookupHealth)
+class LookupHealthAdmin(admin.ModelAdmin):
+    list_display = ["company", "failing_since", "failed_in_row", "scheduled_failed_in_row", "failure_mail_at"]
+    readonly_fields = [f.name for f in LookupHealth._meta.fields]

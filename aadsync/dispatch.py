@@ -13,7 +13,7 @@ from django.utils import timezone
 from aadsync.errors import SyncError, minutes
 from aadsync.models import AadSettings, SyncRun
 from aadsync.runs import SyncAlreadyRunning, sync_run_create, sync_runs_end, sync_time_limits
-from aadsync.schedule import next_run_after
+from aadsync.schedule import next_run_after, quarantine_schedule
 from aadsync.services import aad_schedule, aad_settings_get
 from aadsync.sync import sync_run_execute
 from directory.models import Company, Person
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 # Companies claimed per transaction: short row locks, and memory bounded however many are due.
 CLAIM_BATCH = 1000
 CLAIM_FIELDS = ("id", "company_id", "company__timezone", "period", "weekday", "month_day",
-                "exec_hour", "exec_minute", "exec_second")
+                "exec_hour", "exec_minute", "exec_second", "quarantined_since")
 
 class SyncUnavailable(Exception):
     """One-time Sync cannot run with the company's current MS AAD settings; the message says what to do."""
@@ -114,7 +114,8 @@ def _dispatch_batch(*, now: datetime, batch_size: int, next_runs: dict, result: 
         )
         if not due:
             return 0
-        _next_run_times_store([(row_id, _following_run_at(tuple(key), now, next_runs)) for row_id, _, *key in due])
+        _next_run_times_store([(row_id, _following_run_at(tuple(key), now, next_runs, quarantined=bool(since)))
+                               for row_id, _, *key, since in due])
         run_ids = _scheduled_runs_create(company_ids=[company_id for _, company_id, *_ in due])
         transaction.on_commit(partial(sync_runs_publish, run_ids))
     result.claimed += len(due)
@@ -123,20 +124,24 @@ def _dispatch_batch(*, now: datetime, batch_size: int, next_runs: dict, result: 
     return len(due)
 
 
-def _following_run_at(key: tuple, now: datetime, next_runs: dict) -> datetime:
-    """The first run after `now` for (time zone, *schedule fields), computed once per distinct key."""
-    if key not in next_runs:
+def _following_run_at(key: tuple, now: datetime, next_runs: dict, *, quarantined: bool = False) -> datetime:
+    """The first run after `now` for (time zone, *schedule fields), computed once per distinct key. A quarantined
+    company (repeated failures, aadsync.alerts) runs at most once a day: see schedule.quarantine_schedule."""
+    cache_key = (*key, quarantined)
+    if cache_key not in next_runs:
         tz_name, *schedule_fields = key
         try:
-            fields = dict(zip(CLAIM_FIELDS[3:], schedule_fields, strict=True))
+            fields = dict(zip(CLAIM_FIELDS[3:-1], schedule_fields, strict=True))
             schedule = aad_schedule(settings_row=AadSettings(**fields))  # an unsaved row holding these values
-            next_runs[key] = next_run_after(schedule, now, ZoneInfo(tz_name))
+            if quarantined:
+                schedule = quarantine_schedule(schedule)
+            next_runs[cache_key] = next_run_after(schedule, now, ZoneInfo(tz_name))
         except (ValueError, KeyError) as error:  # e.g. a time zone this machine's tz database lacks
             # One broken row must not stop every other company's look-ups: run it now, try again tomorrow.
             logger.error("No next look-up time for time zone %s and schedule %s (%s); trying again in a day.",
                          tz_name, schedule_fields, error)
-            next_runs[key] = now + timedelta(days=1)
-    return next_runs[key]
+            next_runs[cache_key] = now + timedelta(days=1)
+    return next_runs[cache_key]
 
 
 def _next_run_times_store(following: list[tuple[int, datetime]]) -> None:
@@ -212,7 +217,8 @@ def _schedule_unscheduled(*, now: datetime) -> int:
             .values_list(*CLAIM_FIELDS)
         )
         next_runs: dict[tuple, datetime] = {}
-        _next_run_times_store([(row_id, _following_run_at(tuple(key), now, next_runs)) for row_id, _, *key in rows])
+        _next_run_times_store([(row_id, _following_run_at(tuple(key), now, next_runs, quarantined=bool(since)))
+                               for row_id, _, *key, since in rows])
     return len(rows)
 
 

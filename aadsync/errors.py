@@ -114,6 +114,10 @@ SENTENCES = {
         "Try again later; if it keeps happening, ask the operator to raise AAD_SYNC_TIME_LIMIT."
     ),
     "not_use": "Not run: User Look-Up Usage was set to Not Use before this scheduled look-up started.",
+    "check_busy": (
+        "Microsoft is answering with {what} right now, so it could not say whether these settings work. Try again "
+        "in a few minutes."
+    ),
     "internal": (
         "The look-up stopped on an internal error of the portal (run {run}); the operators can find it in the "
         "log. Try again later."

@@ -6,6 +6,8 @@ from aadsync.validators import guid_clean
 
 AZURE_HINT = "Registered in the Azure AD Portal"
 USAGE_CHOICES = [("use", "Use"), ("not-use", "Not Use")]
+EXPIRY_HINT = ("Read from Microsoft when the app may (permission Application.Read.All); otherwise type the date the "
+               "Azure portal shows under Certificates & secrets, column Expires.")
 
 
 def _two_digit_choices(upper: int) -> list[tuple[int, str]]:
@@ -37,18 +39,37 @@ class AadSettingsForm(forms.Form):
     exec_minute = forms.TypedChoiceField(label="Min", choices=_two_digit_choices(59), coerce=int)
     exec_second = forms.TypedChoiceField(label="Sec", choices=_two_digit_choices(59), coerce=int)
     include_guests = forms.BooleanField(label="Include guest accounts", required=False)
+    secret_expires_on = forms.DateField(
+        label="Secret expires on",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=EXPIRY_HINT,
+    )
 
-    def __init__(self, *args, has_secret: bool = False, **kwargs):
+    def __init__(self, *args, has_secret: bool = False, kept_secret: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.has_secret = has_secret
+        self.kept_secret = kept_secret  # a secret typed into this form before is kept server-side for it
         self.fields["secret"].widget.attrs["placeholder"] = (
             "•••••••• stored — leave blank to keep it" if has_secret else "Paste the client secret value"
         )
+        if kept_secret:
+            self.secret_kept()
+
+    def secret_kept(self) -> None:
+        """Say on the Secret field that the secret typed before is kept server-side for this form (the page shows
+        the sentence with id kept-secret)."""
+        self.kept_secret = True
+        attrs = self.fields["secret"].widget.attrs
+        attrs["placeholder"] = "Kept from your last try — leave blank to use it"
+        attrs["aria-describedby"] = "kept-secret"
 
     @classmethod
     def initial_from(cls, row: AadSettings) -> dict:
         initial = {name: getattr(row, name) for name in AadSettings.EDITABLE_FIELDS}
         initial["use_lookup"] = "use" if row.use_lookup else "not-use"
+        if row.secret_expires_at is not None:
+            initial["secret_expires_on"] = row.secret_expires_at.astimezone(row.company.tzinfo).date()
         return initial
 
     def clean_tenant_id(self):
@@ -66,11 +87,12 @@ class AadSettingsForm(forms.Form):
             for name, label in (("tenant_id", "Tenant ID"), ("client_id", "Client ID")):
                 if name in cleaned and not cleaned[name]:
                     self.add_error(name, f"{label} is required when User Look-Up Usage is Use.")
-            if not cleaned.get("secret") and not self.has_secret:
+            if not cleaned.get("secret") and not self.has_secret and not self.kept_secret:
                 self.add_error("secret",
                                "Paste the client secret value: it is required the first time Usage is set to Use.")
         return cleaned
 
     def settings_data(self) -> dict:
-        """The cleaned values that map onto AadSettings fields (the secret is handled apart)."""
-        return {name: value for name, value in self.cleaned_data.items() if name != "secret"}
+        """The cleaned values that map onto AadSettings fields (the secret and its expiry are handled apart)."""
+        return {name: value for name, value in self.cleaned_data.items()
+                if name not in ("secret", "secret_expires_on")}

@@ -10,6 +10,11 @@ from aadsync.validators import GUID_PATTERN, validate_guid
 from directory.models import Company
 
 
+class ExpirySource(models.TextChoices):
+    GRAPH = "graph", "read from Microsoft"
+    TYPED = "typed", "typed on this page"
+
+
 class AadSettings(models.Model):
     class Period(models.TextChoices):
         HOURLY = schedule.HOURLY, "Every hour"
@@ -44,6 +49,17 @@ class AadSettings(models.Model):
     delta_link = models.TextField(blank=True, editable=False)
     delta_for = models.CharField(max_length=80, blank=True, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
+    # When the secret in use expires: read from Microsoft Graph (the app may read its own registration), or typed
+    # by a manager from the Azure portal; approximate when several of the app's secrets share its first characters.
+    secret_expires_at = models.DateTimeField("Secret expires on", null=True, blank=True)
+    secret_expiry_source = models.CharField(max_length=10, choices=ExpirySource.choices, blank=True)
+    secret_expiry_approximate = models.BooleanField(default=False)
+    secret_expiry_read_at = models.DateTimeField(null=True, blank=True, editable=False)  # last attempt to read it
+    # Why the last read found no date ("forbidden": no Application.Read.All; "not_listed"; "failed"), else "".
+    secret_expiry_problem = models.CharField(max_length=20, blank=True, editable=False)
+    # Set after AAD_QUARANTINE_AFTER failed scheduled look-ups in a row: the schedule runs at most once a day
+    # (aadsync.schedule.quarantine_schedule) until a look-up succeeds or the settings change.
+    quarantined_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "MS AAD settings"
@@ -114,6 +130,7 @@ class AadSettingsChange(models.Model):
     changed_at = models.DateTimeField(default=timezone.now)
     fields = models.JSONField(default=list)
     source = models.CharField(max_length=20, default="web")
+    note = models.CharField(max_length=300, blank=True)  # e.g. saved without Microsoft confirming the credentials
 
     class Meta:
         ordering = ["-changed_at", "-id"]
@@ -187,3 +204,33 @@ class SyncRun(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class LookupHealth(models.Model):
+    """A company's run of failed look-ups and the alert e-mails sent about it (one row per company).
+
+    Written after each run's end has committed (aadsync.alerts.state); the e-mail marks are set by the task that
+    decides a message, so a redelivered task or a second failure never sends it twice.
+    """
+
+    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="lookup_health")
+    last_run_id = models.BigIntegerField(default=0)  # the newest run counted: a run is counted once
+    failing_since = models.DateTimeField(null=True, blank=True)  # end of the first failed run of this streak
+    failed_in_row = models.PositiveIntegerField(default=0)
+    scheduled_failed_in_row = models.PositiveIntegerField(default=0)  # what quarantine counts
+    last_error = models.TextField(blank=True)
+    failure_mail_at = models.DateTimeField(null=True, blank=True)  # "look-ups are failing" sent for this streak
+    reminder_mail_at = models.DateTimeField(null=True, blank=True)  # the latest daily reminder
+    expiry_warned_for = models.DateTimeField(null=True, blank=True)  # the expiry date the warnings below were for
+    expiry_warned_days = models.PositiveSmallIntegerField(null=True, blank=True)  # 30 or 7: the last warning sent
+
+    class Meta:
+        verbose_name = "look-up health"
+        verbose_name_plural = "look-up health"
+
+    def __str__(self) -> str:
+        return f"Look-up health of {self.company}"
+
+    @property
+    def is_failing(self) -> bool:
+        return self.failing_since is not None

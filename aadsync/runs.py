@@ -25,6 +25,7 @@ from django.db.models import QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from aadsync.alerts.hook import alerts_after_runs
 from aadsync.models import SyncRun
 from directory.models import Company, Person
 
@@ -101,8 +102,10 @@ def sync_run_end(run: SyncRun, *, status: str, error: str = "", notice: str = ""
 
 
 def sync_runs_ended(run_ids: list[int]) -> None:
-    """Called once the ending of these runs has committed: what follows a look-up hooks in here."""
+    """Called once the ending of these runs has committed: what follows a look-up hooks in here. The alerts count
+    the runs (failure streak, quarantine) and queue their e-mails through Celery; they never raise."""
     logger.debug("Look-up(s) %s ended", run_ids)
+    alerts_after_runs(run_ids)
 
 
 def _progress_key(run: SyncRun) -> str:

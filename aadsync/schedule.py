@@ -1,7 +1,7 @@
 """When a company's next look-up runs: pure functions of its schedule, an instant and its time zone."""
 import calendar
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,14 @@ class Schedule:
             raise ValueError(f"Execution time {self.hour}:{self.minute}:{self.second} is out of range.")
         if not (0 <= self.weekday <= 6 and 1 <= self.month_day <= 31):
             raise ValueError(f"Weekday {self.weekday} or day of month {self.month_day} is out of range.")
+
+
+def quarantine_schedule(schedule: Schedule) -> Schedule:
+    """The schedule of a quarantined company (repeated failures): at most once a day, at its execution time.
+    An hourly schedule becomes daily at hour:minute:second; daily, weekly and monthly ones already are."""
+    if schedule.period == HOURLY:
+        return replace(schedule, period=DAILY)
+    return schedule
 
 
 def next_run_after(schedule: Schedule, after: datetime, tz: ZoneInfo) -> datetime:

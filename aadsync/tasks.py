@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
+from aadsync.alerts import tasks as alert_tasks  # noqa: F401 - registers the alert tasks with the worker
 from aadsync.dispatch import sync_due_dispatch, sync_run_start, sync_run_stop_at_time_limit
 from aadsync.runs import sync_time_limits
 

@@ -5,6 +5,7 @@ from aadsync.views import runs, settings_page
 
 urlpatterns = [
     path("aad/", settings_page.aad_settings_page, name="aad-settings"),
+    path("aad/test/", settings_page.aad_test_connection, name="aad-test-connection"),
     path("aad/sync/", runs.one_time_sync, name="aad-sync"),
     path("aad/sync/status/", runs.sync_status, name="aad-sync-status"),
     path("aad/history/", runs.sync_history, name="aad-sync-history"),

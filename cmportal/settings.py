@@ -215,6 +215,9 @@ AAD_SYNC_QUEUE_TIMEOUT = int(os.environ.get("AAD_SYNC_QUEUE_TIMEOUT", "3600"))
 # without persistence): the dispatcher sends it again.
 AAD_SYNC_REQUEUE_AFTER = int(os.environ.get("AAD_SYNC_REQUEUE_AFTER", "120"))
 AAD_DISPATCH_INTERVAL = float(os.environ.get("AAD_DISPATCH_INTERVAL", "30"))
+# After this many failed scheduled look-ups in a row a company's schedule runs at most once a day until a look-up
+# succeeds or its settings change (0: never).
+AAD_QUARANTINE_AFTER = int(os.environ.get("AAD_QUARANTINE_AFTER", "5"))
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # With late acknowledgement Redis re-delivers a message unacknowledged this long: longer than a run
@@ -235,8 +238,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The dispatcher has its own queue so that it never waits behind thousands of queued look-ups;
 # a worker started without -Q consumes both queues.
 CELERY_TASK_DEFAULT_QUEUE = "cmportal"
-CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name) for name in ("cmportal", "cmportal-sync"))
-CELERY_TASK_ROUTES = {"aadsync.sync_run": {"queue": "cmportal-sync"}}
+# Alert e-mails and the secret-expiry read wait on SMTP servers and Microsoft: their own queue, so that neither the
+# dispatcher nor the look-ups wait behind them (a worker started without -Q takes every queue).
+CELERY_TASK_QUEUES = tuple(Queue(name, Exchange(name), routing_key=name)
+                           for name in ("cmportal", "cmportal-sync", "cmportal-alerts"))
+CELERY_TASK_ROUTES = {"aadsync.sync_run": {"queue": "cmportal-sync"},
+                      "aadsync.alert*": {"queue": "cmportal-alerts"},
+                      "aadsync.secret_expiry_refresh": {"queue": "cmportal-alerts"}}
 # Beat's own bookkeeping (when each entry last ran) lives under var/, never in the repository.
 CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get("CELERY_BEAT_SCHEDULE_FILE") or str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
@@ -246,7 +254,27 @@ CELERY_BEAT_SCHEDULE = {
         # A dispatcher message that waited longer than one interval is dropped: the next one does its work.
         "options": {"expires": AAD_DISPATCH_INTERVAL},
     },
+    # Secrets that expire in 30 or 7 days: each warning e-mail goes out once, so checking hourly is harmless.
+    "aadsync-alerts-expiry": {
+        "task": "aadsync.alerts_expiry_check",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
 }
+
+# E-mail (alerts to managers, aadsync/alerts): SMTP when EMAIL_HOST is set, else printed on the console.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT") or (465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
+EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                 else "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "CM portal <cmportal@localhost>")
+# Links in e-mails (e.g. https://cm.example.com); unset: AAD_REDIRECT_BASE_URL, else the first allowed host.
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "").rstrip("/")
 
 # Security headers; the production-only ones switch on with DJANGO_DEBUG=0.
 SESSION_COOKIE_HTTPONLY = True

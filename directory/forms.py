@@ -195,12 +195,17 @@ class MyInformationForm(BootstrapMixin, PasswordPairMixin, forms.Form):
     )
     password, password_confirm = _password_fields(f"{PASSWORD_HINT} Leave empty to keep it.")
     aad_confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    aad_alert_emails = forms.BooleanField(
+        label="E-mail me about MS AAD look-ups", required=False,
+        help_text="When look-ups start failing (at most one reminder a day), when they work again, and 30 and 7 days "
+                  "before the client secret expires.")
 
     def __init__(self, *args, manager: Person, request: HttpRequest | None = None, **kwargs):
         self.manager = manager
         self.request = request
         kwargs.setdefault("initial", {"name": manager.display_name, "email": manager.email,
-                                      "aad_contact": _aad_value(manager.aad_contact)})
+                                      "aad_contact": _aad_value(manager.aad_contact),
+                                      "aad_alert_emails": manager.aad_alert_emails})
         super().__init__(*args, **kwargs)
         self.fields["password"].label = "New password"
         self.fields["password_confirm"].label = "Confirm new password"

@@ -217,6 +217,9 @@ class Person(AbstractBaseUser, PermissionsMixin):
         related_name="linked_person",
         verbose_name="AAID ID",
     )
+    # A manager's choice on My Information: e-mails when the company's MS AAD look-ups fail, recover, or the
+    # secret nears its expiry.
+    aad_alert_emails = models.BooleanField("E-mail me about MS AAD look-ups", default=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=dj_timezone.now)

@@ -195,12 +195,15 @@ def user_update(*, person: Person, data: dict, password: str = "", aad_contact: 
 
 @transaction.atomic
 def manager_update_self(*, manager: Person, name: str, email: str, password: str = "",
-                        aad_contact: Contact | None = None) -> Person:
-    """A manager's own details. Only the signed-in manager reaches this: their AAD link is theirs to set."""
+                        aad_contact: Contact | None = None, aad_alert_emails: bool | None = None) -> Person:
+    """A manager's own details. Only the signed-in manager reaches this: their AAD link is theirs to set, and so
+    is whether they get the MS AAD alert e-mails (None: unchanged)."""
     if not manager.is_manager:
         raise ValidationError("Only managers have My Information in the CM portal.")
     manager.display_name = name
     manager.email = email
+    if aad_alert_emails is not None:
+        manager.aad_alert_emails = aad_alert_emails
     _check_person(manager, _Errors(), aad_contact=aad_contact, password=password)
     _save_person(manager)
     return manager

@@ -55,6 +55,23 @@ def _fresh_cache(_session_cache_dir):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_real_microsoft(settings):
+    """Saving MS AAD settings asks Microsoft first: a test that does so without the fake (the `fake_ms` fixture
+    points these at it) reaches a closed port on loopback, never the internet."""
+    settings.AAD_AUTHORITY_HOST = "https://127.0.0.1:9"
+    settings.GRAPH_API_URL = "https://127.0.0.1:9/v1.0"
+
+
+@pytest.fixture(autouse=True)
+def alerts_queued(monkeypatch):
+    """Run ids whose alert e-mails a look-up's end would queue (aadsync.alerts.hook): recorded here, so that no test
+    publishes to the development broker under var/. tests/aadsync/alerts/ run the real tasks (Celery eager)."""
+    seen: list[int] = []
+    monkeypatch.setattr("aadsync.alerts.hook.alerts_queue", seen.extend)
+    return seen
+
+
 @pytest.fixture
 def make_company(db):
     from directory.services import company_create

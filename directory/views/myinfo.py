@@ -52,6 +52,7 @@ def my_information(request):
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password"],
                 aad_contact=contact,
+                aad_alert_emails=form.cleaned_data["aad_alert_emails"],
             )
         except ValidationError as error:
             manager.refresh_from_db()

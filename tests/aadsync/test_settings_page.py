@@ -1,4 +1,7 @@
-"""The MS AAD page: read-only by default, Modify/Save/Cancel, change log, managers of the company only."""
+"""The MS AAD page: read-only by default, Modify/Save/Cancel, change log, managers of the company only.
+
+Saving Use with new credentials asks Microsoft first (tests/aadsync/test_settings_check.py): here the fake
+Microsoft knows the tenant, app and secret these tests type."""
 import logging
 
 import pytest
@@ -9,6 +12,13 @@ from tests.conftest import SECRET
 pytestmark = pytest.mark.django_db
 GUID_T = "43d42458-b9c9-4619-aa06-c8a1e2f3b4c5"
 GUID_C = "c12be4c0-7943-4450-9b11-b35a1e2f3b4c"
+
+
+@pytest.fixture(autouse=True)
+def microsoft(fake_ms):
+    """The tenant, app and secret the tests type, known to the fake Microsoft."""
+    tenant = fake_ms.add_tenant(GUID_T)
+    return fake_ms.add_app(tenant, GUID_C, secret=SECRET)
 
 
 def _post(client, **overrides):

@@ -11,6 +11,12 @@ GUID_T = "43d42458-b9c9-4619-aa06-c8a1e2f3b4c5"
 GUID_C = "c12be4c0-7943-4450-9b11-b35a1e2f3b4c"
 
 
+@pytest.fixture(autouse=True)
+def microsoft(fake_ms):
+    """Save asks Microsoft first: the fake knows the tenant, app and secret these tests type."""
+    return fake_ms.add_app(fake_ms.add_tenant(GUID_T), GUID_C, secret=SECRET)
+
+
 def _fill_settings(page, tenant=GUID_T):
     page.get_by_label("Use", exact=True).check()
     page.fill("#id_tenant_id", tenant)

@@ -59,7 +59,8 @@ def test_createmanager_refuses_bad_input(company, extra, message):
         call_command("createmanager", **options)
 
 
-def test_aadconfig_sets_everything_and_reads_the_secret_from_stdin(company, monkeypatch):
+def test_aadconfig_sets_everything_and_reads_the_secret_from_stdin(company, monkeypatch, fake_ms):
+    fake_ms.add_app(fake_ms.add_tenant(GUID_T), GUID_C, secret=SECRET)  # aadconfig asks Microsoft before saving
     monkeypatch.setattr("sys.stdin", io.StringIO(SECRET + "\n"))
     out = io.StringIO()
     call_command("aadconfig", company=company.slug, tenant_id=GUID_T, client_id=GUID_C, secret_stdin=True,

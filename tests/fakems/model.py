@@ -8,18 +8,36 @@ import uuid
 from dataclasses import dataclass, field
 
 USER_READ_ALL = "User.Read.All"
+APPLICATION_READ_ALL = "Application.Read.All"  # lets an app read app registrations (its secrets' expiry)
 
 
 @dataclass
 class Secret:
-    """A client secret of an app registration; `expires_at` is a Unix time (None: never)."""
+    """A client secret of an app registration; `expires_at` is a Unix time (None: never).
+
+    Graph lists it under the application's passwordCredentials by `key_id`, `display_name`, `hint` (the value's
+    first three characters) and start/end times; a secret that never expires has an end far in the future there.
+    """
 
     value: str
     expires_at: float | None = None
+    key_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    display_name: str = "cmportal"
+    created_at: float = field(default_factory=time.time)
+
+    NEVER = 4102444800.0  # 2100-01-01: what the fake lists as the end of a secret that never expires
 
     @property
     def expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= time.time()
+
+    @property
+    def hint(self) -> str:
+        return self.value[:3]
+
+    @property
+    def end(self) -> float:
+        return self.NEVER if self.expires_at is None else self.expires_at
 
 
 @dataclass

@@ -1,13 +1,17 @@
-"""aadconfig --company SLUG --tenant-id GUID --client-id GUID [--secret-stdin] [...]"""
+"""aadconfig --company SLUG --tenant-id GUID --client-id GUID [--secret-stdin] [--no-verify] [...]"""
 import argparse
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
+from aadsync.connection import CONNECTED, aad_settings_verify, credentials_need_check, expiry_after_save
 from aadsync.forms import AadSettingsForm
 from aadsync.models import AadSettings
 from aadsync.services import Actor, aad_settings_get, aad_settings_update
 from directory.models import Company
+
+NO_VERIFY_NOTE = "Saved without checking (aadconfig --no-verify)."
 
 
 def parse_time(value: str) -> tuple[int, int, int]:
@@ -33,6 +37,10 @@ class Command(BaseCommand):
         parser.add_argument("--month-day", type=int, choices=range(1, 32), help="1-31 (monthly)")
         parser.add_argument("--time", help="execution time HH:MM:SS in the company's time zone")
         parser.add_argument("--include-guests", action=argparse.BooleanOptionalAction, help="also sync guest accounts")
+        parser.add_argument("--secret-expires-on", metavar="YYYY-MM-DD",
+                            help="the secret's expiry date from the Azure portal (when the app may not read it)")
+        parser.add_argument("--no-verify", action="store_true",
+                            help="save without asking Microsoft first whether the credentials work (recorded)")
         usage = parser.add_mutually_exclusive_group()
         usage.add_argument("--use", dest="use", action="store_const", const=True, help="User Look-Up Usage: Use")
         usage.add_argument("--not-use", dest="use", action="store_const", const=False, help="... Not Use")
@@ -52,6 +60,8 @@ class Command(BaseCommand):
                 data[name] = opts[name]
         if opts["time"]:
             data["exec_hour"], data["exec_minute"], data["exec_second"] = parse_time(opts["time"])
+        if opts["secret_expires_on"]:
+            data["secret_expires_on"] = opts["secret_expires_on"]
         secret = ""
         if opts["secret_stdin"]:
             secret = sys.stdin.readline().strip()
@@ -65,8 +75,22 @@ class Command(BaseCommand):
             messages = [f"{form.fields[name].label if name in form.fields else name}: "
                         f"{' '.join(str(error) for error in errs)}" for name, errs in form.errors.items()]
             raise CommandError(" ".join(messages))
+        check = None
+        if not opts["no_verify"]:
+            check = aad_settings_verify(company=company, data=form.settings_data(), secret=secret)
+            if check is not None and not check.ok:
+                assert check.error is not None
+                hint = " (Microsoft could not confirm them right now: --no-verify saves them anyway.)" \
+                    if check.unconfirmed else ""
+                raise CommandError(f"Nothing saved. {check.error.sentence}{hint}")
+        unchecked = opts["no_verify"] and credentials_need_check(row=row, data=form.settings_data(), secret=secret)
+        expiry = expiry_after_save(row=row, typed=form.cleaned_data["secret_expires_on"], secret_new=bool(secret),
+                                   check=check, now=timezone.now())
         changed = aad_settings_update(
-            company=company, data=form.settings_data(), secret=secret, actor=Actor(person=None, source="aadconfig")
+            company=company, data=form.settings_data(), secret=secret, actor=Actor(person=None, source="aadconfig"),
+            expiry=expiry, note=NO_VERIFY_NOTE if unchecked else "",
         )
         summary = ", ".join(changed) + " changed." if changed else "nothing changed."
+        if changed and check is not None:
+            summary += f" {CONNECTED}"
         self.stdout.write(f"MS AAD settings of {company.slug}: {summary}")
