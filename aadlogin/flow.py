@@ -26,6 +26,7 @@ from aadlogin.hints import NOT_PLACED, SignInRefused, email_login_hint, signin_s
 from aadlogin.idtoken import IdTokenRejected, verify_id_token
 from aadlogin.msal_apps import signin_app
 from aadsync.crypto import SecretUnreadable
+from aadsync.microsoft.clouds import current_cloud
 from aadsync.models import AadSettings
 from aadsync.redirect_uri import signin_redirect_uri
 from aadsync.validators import guid_normalised
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 SESSION_FLOWS = "aad_signin_flows"
 FLOW_LIFETIME_SECONDS = 600
 MAX_PENDING_FLOWS = 5
-SIGNIN_SCOPES = ["User.Read"]
+SIGNIN_SCOPE = "User.Read"  # on the cloud's own Graph host: every scope names it (aadsync/microsoft/clouds.py)
 # Microsoft's codes are a few hundred to about two thousand characters; state is ours (msal: 16 characters).
 MAX_CODE_LENGTH = 4096
 MAX_STATE_LENGTH = 128
@@ -91,7 +92,7 @@ def signin_start(request: HttpRequest, *, company: Company, portal: str, login_h
     app = _app_for(row, unreadable=NOT_PLACED)
     try:
         flow = app.initiate_auth_code_flow(
-            SIGNIN_SCOPES,
+            [current_cloud().scope(SIGNIN_SCOPE)],
             redirect_uri=signin_redirect_uri(request),
             login_hint=email_login_hint(login_hint),
             # query, not form_post: a cross-site POST back would arrive without our SameSite=Lax session cookie,

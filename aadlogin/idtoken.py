@@ -18,20 +18,30 @@ class IdTokenRejected(Exception):
     """The id_token cannot be trusted; the message says why (it never holds the token)."""
 
 
+def tenant_discovery(tenant_id: str) -> dict[str, str]:
+    """The tenant's OpenID configuration as far as the check needs it: `jwks_uri` and `issuer` (with `{tenantid}`
+    replaced), cached with the keys. The issuer is Microsoft's word, never rebuilt from the host the portal
+    reaches: aliases (login.microsoft.com, login.windows.net) and China (reached at login.chinacloudapi.cn, issuer
+    on login.partner.microsoftonline.cn) name another host than the one asked."""
+    url = f"{settings.AAD_AUTHORITY_HOST}/{tenant_id}/v2.0/.well-known/openid-configuration"
+    cache_key = f"aad:oidc-config:v2:{hashlib.sha256(url.encode()).hexdigest()}"
+    found = cache.get(cache_key)
+    if found is None:
+        response = requests.get(url, timeout=HTTP_TIMEOUT)
+        response.raise_for_status()
+        document = response.json()
+        found = {"jwks_uri": str(document["jwks_uri"]),
+                 "issuer": str(document["issuer"]).replace("{tenantid}", tenant_id)}
+        cache.set(cache_key, found, JWKS_CACHE_SECONDS)
+    return found
+
+
 def expected_issuer(tenant_id: str) -> str:
-    return f"{settings.AAD_AUTHORITY_HOST}/{tenant_id}/v2.0"
+    return tenant_discovery(tenant_id)["issuer"]
 
 
 def jwks_uri_for(tenant_id: str) -> str:
-    url = f"{settings.AAD_AUTHORITY_HOST}/{tenant_id}/v2.0/.well-known/openid-configuration"
-    cache_key = f"aad:oidc-config:{hashlib.sha256(url.encode()).hexdigest()}"
-    jwks_uri = cache.get(cache_key)
-    if jwks_uri is None:
-        response = requests.get(url, timeout=HTTP_TIMEOUT)
-        response.raise_for_status()
-        jwks_uri = response.json()["jwks_uri"]
-        cache.set(cache_key, jwks_uri, JWKS_CACHE_SECONDS)
-    return jwks_uri
+    return tenant_discovery(tenant_id)["jwks_uri"]
 
 
 def _jwks(jwks_uri: str, *, refresh: bool) -> dict:
@@ -70,7 +80,8 @@ def verify_id_token(id_token: str, *, tenant_id: str, client_id: str, nonce: str
         raise IdTokenRejected("Microsoft's sign-in answer was not signed as expected.")
     try:
         key = signing_key(tenant_id, header["kid"])
-    except (requests.RequestException, KeyError, ValueError, jwt.PyJWTError):
+        issuer = expected_issuer(tenant_id)
+    except (requests.RequestException, KeyError, ValueError, TypeError, jwt.PyJWTError):
         raise IdTokenRejected("Microsoft's signing keys could not be read; try again in a minute.") from None
     try:
         claims = jwt.decode(
@@ -78,7 +89,7 @@ def verify_id_token(id_token: str, *, tenant_id: str, client_id: str, nonce: str
             key=key,
             algorithms=["RS256"],
             audience=client_id,
-            issuer=expected_issuer(tenant_id),
+            issuer=issuer,
             leeway=CLOCK_SKEW_SECONDS,
             options={"require": ["exp", "iat", "aud", "iss", "tid", "oid"]},
         )

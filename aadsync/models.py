@@ -200,6 +200,27 @@ class SyncRun(models.Model):
         return self.status in self.ACTIVE_STATUSES
 
     @property
+    def counts_sentence(self) -> str:
+        """What the run did, in the same words on the MS AAD page, in the history, the command's summary line and
+        e-mails. Every account looked up is counted once; a full read also removes accounts it no longer lists."""
+        def part(number: int, label: str) -> str:
+            return f"{number:,} {label}"
+
+        parts = [part(self.created, "created"), part(self.updated, "changed"), part(self.unchanged, "unchanged"),
+                 part(self.disabled, "disabled")]
+        full = self.mode == self.Mode.FULL
+        if not full:
+            parts.append(part(self.removed, "removed"))
+        parts.append(part(self.skipped, "skipped (guests or out of scope)"))
+        what = "account" if full else "change"
+        sentence = f"Looked up {self.looked_up:,} {what}{'' if self.looked_up == 1 else 's'}: {', '.join(parts)}"
+        if full:
+            sentence += f"; {part(self.removed, 'removed (no longer in AAD)')}"
+        if self.removals_held:
+            sentence += f"; {part(self.removals_held, 'removals held back')}"
+        return sentence + "."
+
+    @property
     def duration_seconds(self) -> float | None:
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()

@@ -14,6 +14,8 @@ figures are stored on the SyncRun row when the run ends.
 from __future__ import annotations
 
 import logging
+import math
+import time
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -138,7 +140,11 @@ def sync_run_progress(run: SyncRun) -> dict:
             progress.update(cache.get(_progress_key(run)) or {})
         except Exception:
             logger.warning("Could not read the progress of look-up %s", run.pk, exc_info=True)
+        until = progress.pop("waiting_until", None)
+        left = math.ceil(until - time.time()) if until else 0
+        progress["waiting_seconds"] = left if left > 0 else 0  # "waiting N s for Microsoft (throttled)"
     elif run.status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED):
         progress.update({name: getattr(run, name) for name in COUNT_FIELDS})
-        progress.update(removals_held=run.removals_held, notice=run.notice, error=run.error)
+        progress.update(removals_held=run.removals_held, notice=run.notice, error=run.error,
+                        counts_sentence=run.counts_sentence)
     return progress

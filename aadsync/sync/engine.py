@@ -120,7 +120,8 @@ def _sync(run: SyncRun, *, allow_removals: bool, client: GraphClient | None) -> 
     company = run.company
     credentials, settings_row = _credentials(company)
     progress = ProgressPublisher(run)
-    client = client or GraphClient(TokenSource(credentials), deadline=_deadline(), on_wait=progress.waiting)
+    client = client or GraphClient(TokenSource(credentials), deadline=_deadline())
+    client.on_wait = client.on_wait or progress.waiting  # "waiting N s for Microsoft (throttled)" on the page
     source = AllUsers(client)
     key = delta_key(credentials, include_guests=settings_row.include_guests, scope=source.scope_key)
     stored_link = settings_row.delta_link
@@ -132,7 +133,9 @@ def _sync(run: SyncRun, *, allow_removals: bool, client: GraphClient | None) -> 
         with progress, Spool() as spool:
             reader = Reader(company=company, source=source, spool=spool, progress=progress,
                             include_guests=settings_row.include_guests)
+            started = time.monotonic()
             reading = reader.read(start_link)
+            read_s = time.monotonic() - started
             run.mode = SyncRun.Mode.INCREMENTAL if reading.mode == CHANGES else SyncRun.Mode.FULL
             writer = _Writer(run, settings_row, progress, timezone.now())
             writer.counts.pages_read = reader.pages
@@ -148,6 +151,9 @@ def _sync(run: SyncRun, *, allow_removals: bool, client: GraphClient | None) -> 
                 # the commit, the run's row still says whether they were committed (_database_failure_record).
                 sync_run_end(run, status=SyncRun.Status.SUCCEEDED, notice=" ".join(reading.notices + writer.notices),
                              results={**writer.counts.as_dict(), "mode": run.mode})
+            write_s = time.monotonic() - started - read_s
+        logger.info("Look-up %s of %s read Microsoft in %.2f s and wrote the directory in %.2f s", run.pk,
+                    company.slug, read_s, write_s)
         return writer.counts
     finally:
         client.close()

@@ -88,7 +88,7 @@ def contact_mark_missing_removed(*, company: Company, seen: SeenIds, synced_befo
                                  allow_removals: bool = False) -> tuple[int, int, str]:
     """Mark synced rows a complete listing did not return as removed from AAD (one anti-join UPDATE), unless that
     is more than the hold threshold. Returns (removed, held, notice)."""
-    missing = seen.missing_count(company)
+    missing = seen.missing_count(company) if synced_before else 0  # a first look-up removes nobody
     notice = "" if allow_removals else removal_hold_notice(company=company, missing=missing,
                                                             synced_before=synced_before)
     if notice:

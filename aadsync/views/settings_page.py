@@ -1,6 +1,7 @@
 """The MS AAD settings page of the CM portal: view, Modify/Save (checked with Microsoft first), Test connection."""
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -13,6 +14,7 @@ from aadsync.expiry import expiry_status
 from aadsync.forms import AadSettingsForm
 from aadsync.microsoft.applications import PROBLEMS
 from aadsync.microsoft.check import CheckResult
+from aadsync.microsoft.clouds import current_cloud
 from aadsync.models import LookupHealth, SyncRun
 from aadsync.redirect_uri import signin_redirect_uri
 from aadsync.services import Actor, aad_settings_get, aad_settings_update
@@ -48,6 +50,9 @@ def _page_context(request, row, form, editing: bool, **extra) -> dict:
         "company": company,
         "menu": "aad",
         "callback_url": signin_redirect_uri(request),
+        "cloud": current_cloud(),
+        "authority_host": settings.AAD_AUTHORITY_HOST,
+        "graph_url": settings.GRAPH_API_URL,
         "sync_blocker": one_time_sync_blocker(settings_row=row),
         "expiry": expiry,
         "expiry_problem": PROBLEMS.get(row.secret_expiry_problem, "") if row.use_lookup or row.is_complete else "",

@@ -50,8 +50,9 @@ def test_company_whose_run_time_is_reached_is_synced_with_no_human_action(celery
     run = wait_until(lambda: _scheduled_run(company, status="succeeded"), 60,
                      lambda: f"no scheduled run succeeded: {list(SyncRun.objects.values())}\n{celery_processes.logs()}")
     assert run.started_at >= due_at  # not before its time
-    assert run.created + run.skipped == 120 and run.created > 100 and run.pages_read == 1
-    assert Contact.objects.filter(company=company, synced=True).count() == run.created
+    assert run.looked_up == 120 == run.created + run.disabled + run.skipped and run.created > 100
+    assert run.pages_read == 1
+    assert Contact.objects.filter(company=company, synced=True).count() == run.created + run.disabled
     settings_row = AadSettings.objects.get(company=company)
     assert settings_row.next_run_at > timezone.now()  # the following run, daily at 02:00 in Asia/Seoul
     assert settings_row.next_run_at.astimezone(company.tzinfo).strftime("%H:%M:%S") == "02:00:00"
@@ -70,8 +71,8 @@ def test_run_whose_worker_died_is_marked_failed_after_its_time_limit_and_the_nex
     celery_processes.start_beat()
     running = wait_until(lambda: _scheduled_run(company, status="running"), 60,
                          lambda: f"no run started:\n{celery_processes.logs()}")
-    wait_until(lambda: sync_run_progress(running).get("users_applied", 0) >= 20, 30,  # two pages written
-               lambda: f"no page applied: {sync_run_progress(running)}\n{celery_processes.logs()}")
+    wait_until(lambda: sync_run_progress(running).get("pages_read", 0) >= 2, 30,  # two pages read
+               lambda: f"no page read: {sync_run_progress(running)}\n{celery_processes.logs()}")
 
     celery_processes.kill("worker-1")  # mid-sync, as when its machine dies
     fake_ms.faults.clear()  # Microsoft answers quickly again
@@ -83,12 +84,12 @@ def test_run_whose_worker_died_is_marked_failed_after_its_time_limit_and_the_nex
     assert dead.error == SyncError("died", minutes=f"{9 / 60:g}").sentence
     assert dead.finished_at - dead.started_at >= timedelta(seconds=9)
     assert (dead.created, dead.updated, dead.pages_read) == (0, 0, 0)
-    assert not Contact.objects.filter(company=company).exists()  # the pages it wrote were never committed
+    assert not Contact.objects.filter(company=company).exists()  # the pages it read were never written
     assert not SyncRun.objects.filter(company=company, status__in=SyncRun.ACTIVE_STATUSES).exists()
     _due_in(company, 0)  # the next scheduled run time comes
     following = wait_until(lambda: _scheduled_run(company, status="succeeded"), 60,
                            lambda: f"the next run did not succeed: {list(SyncRun.objects.values())}\n{celery_processes.logs()}")
-    assert following.pk != dead.pk and following.created + following.skipped == 300
+    assert following.pk != dead.pk and following.looked_up == 300
 
 
 @pytest.mark.parametrize("broker", ["redis"], indirect=True)

@@ -20,7 +20,24 @@ def test_page_shows_the_counts_of_the_latest_run(fake_ms, company, manager, clie
 
     html = page(client, manager)
 
-    assert "2 created, 0 updated, 0 unchanged, 1 disabled, 0 removed, 0 skipped." in html
+    # Counts that add up: the disabled account is counted once, as disabled, not also as created.
+    assert ("Looked up 2 accounts: 1 created, 0 changed, 0 unchanged, 1 disabled, 0 skipped (guests or out of "
+            "scope); 0 removed (no longer in AAD).") in html
+
+
+def test_an_incremental_run_counts_its_changes(fake_ms, company, manager, client):
+    users = [make_user(), make_user(), make_user()]
+    setup = fake_ms.configure(company, users=users)
+    sync_company_now(company=company, trigger=SyncRun.Trigger.COMMAND)
+    setup.tenant.update_user(users[0]["id"], givenName="Renamed")
+    setup.tenant.update_user(users[1]["id"], accountEnabled=False)
+    setup.tenant.remove_user(users[2]["id"])
+    sync_company_now(company=company, trigger=SyncRun.Trigger.COMMAND)
+
+    html = page(client, manager)
+
+    assert ("Looked up 3 changes: 0 created, 1 changed, 0 unchanged, 1 disabled, 1 removed, 0 skipped (guests or "
+            "out of scope).") in html
 
 
 def test_page_shows_held_removals_notice(fake_ms, company, manager, client):

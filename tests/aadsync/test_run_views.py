@@ -1,4 +1,5 @@
 """One-time Sync (POST), the live status JSON, the sync history page, and the MS AAD page's schedule and button."""
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -108,10 +109,22 @@ def test_status_without_any_run(manager_client):
 
 def test_status_while_running_shows_pages_read_and_users_applied(manager_client, company):
     run = _ended(company, "running", started_at=timezone.now())
-    sync_run_progress_set(run=run, progress={"pages_read": 3, "users_applied": 2997})
+    sync_run_progress_set(run=run, progress={"pages_read": 3, "users_read": 2997})
     body = manager_client.get("/aad/sync/status/").json()
-    assert (body["run"]["status"], body["run"]["pages_read"], body["run"]["users_applied"]) == ("running", 3, 2997)
-    assert "3 pages read, 2997 users applied" in body["html"]
+    assert (body["run"]["status"], body["run"]["pages_read"], body["run"]["users_read"]) == ("running", 3, 2997)
+    assert "Reading from Microsoft: 3 pages, 2997 accounts read so far" in body["html"]
+    sync_run_progress_set(run=run, progress={"pages_read": 3, "users_read": 2997, "users_applied": 1500})
+    assert "Writing to the directory: 1500 accounts applied so far" in manager_client.get("/aad/sync/status/").json()[
+        "html"]
+
+
+def test_status_while_waiting_for_a_throttling_microsoft_says_how_long(manager_client, company):
+    run = _ended(company, "running", started_at=timezone.now())
+    sync_run_progress_set(run=run, progress={"pages_read": 40, "users_read": 39960,
+                                             "waiting_until": time.time() + 150, "waiting_why": "throttled"})
+    body = manager_client.get("/aad/sync/status/").json()
+    assert 149 <= body["run"]["waiting_seconds"] <= 150
+    assert "Waiting 1" in body["html"] and " s for Microsoft (throttled)" in body["html"]
 
 
 def test_status_of_a_finished_run_shows_its_counts(manager_client, company):
@@ -121,7 +134,8 @@ def test_status_of_a_finished_run_shows_its_counts(manager_client, company):
     body = manager_client.get("/aad/sync/status/").json()
     assert body["run"]["active"] is False
     assert (body["run"]["created"], body["run"]["skipped"], body["run"]["duration_seconds"]) == (10, 4, 2.5)
-    assert "10 created, 2 updated, 30 unchanged, 1 disabled, 0 removed, 4 skipped." in body["html"]
+    assert ("10 created, 2 changed, 30 unchanged, 1 disabled, 4 skipped (guests or out of scope); 0 removed (no "
+            "longer in AAD).") in body["html"]
 
 
 def test_status_of_a_failed_run_shows_the_sentence(manager_client, company):

@@ -126,3 +126,10 @@ def test_inactive_manager_is_refused(client, manager):
     manager.save()
     client.force_login(manager)
     assert client.get("/aad/").status_code in (302, 403)
+
+
+def test_page_says_which_microsoft_cloud_the_portal_talks_to(manager_client, settings):
+    settings.AAD_CLOUD = "usgov"
+    html = manager_client.get("/aad/").content.decode()
+    assert "Microsoft Entra ID for US Government (GCC High, L4)" in html
+    assert f"sign-in at {settings.AAD_AUTHORITY_HOST}" in html

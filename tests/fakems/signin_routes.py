@@ -125,6 +125,13 @@ def authorize(ms, request, tenant):
                                   f"redirect URIs configured for the application '{app.client_id}'.")
     if query.get("response_type") != "code" or query.get("code_challenge_method", "S256") != "S256":
         return _redirect(redirect_uri, {"error": "unsupported_response_type", "state": query.get("state", "")})
+    # A resource scope must name this cloud's Graph host (a national cloud refuses graph.microsoft.com).
+    foreign = [scope for scope in query.get("scope", "").split() if "://" in scope
+               and not scope.startswith(ms.graph_host + "/")]
+    if foreign:
+        return _redirect(redirect_uri, {"error": "invalid_scope", "state": query.get("state", ""),
+                                        "error_description": f"AADSTS70011: The provided value for the input "
+                                                             f"parameter 'scope' is not valid: {foreign[0]}"})
     chosen = query.get("choose")
     user = (found.user(chosen) if chosen else None) or (
         found.user(ms.signin.user) if ms.signin.user else _find_user(found, query.get("login_hint"))

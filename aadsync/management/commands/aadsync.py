@@ -9,14 +9,7 @@ from directory.models import Company
 
 def summary_line(run: SyncRun) -> str:
     seconds = run.duration_seconds or 0.0
-    line = (
-        f"{run.company.slug} ({run.mode}): {run.created} created, {run.updated} updated, {run.unchanged} unchanged, "
-        f"{run.disabled} disabled, {run.removed} removed, {run.skipped} skipped; "
-        f"{run.pages_read} pages in {seconds:.2f} s"
-    )
-    if run.removals_held:
-        line += f"; {run.removals_held} removals held"
-    return line
+    return f"{run.company.slug} ({run.mode}): {run.counts_sentence[:-1]}; {run.pages_read} pages in {seconds:.2f} s"
 
 
 class Command(BaseCommand):

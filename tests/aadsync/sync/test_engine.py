@@ -1,6 +1,7 @@
 """The sync engine (aadsync/sync.py) against the fake Microsoft, through the real msal and requests code."""
 import re
 import threading
+import time
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -713,7 +714,8 @@ def test_command_prints_one_summary_line(fake_tenant, capsys):
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1
     assert out[0].startswith("cm1-vertical (full): ")
-    assert " created, 0 updated, 0 unchanged, " in out[0] and " skipped; 1 pages in " in out[0]
+    assert out[0].startswith("cm1-vertical (full): Looked up 20 accounts: 18 created, 0 changed, 0 unchanged, "
+                             "1 disabled, 1 skipped (guests or out of scope); 0 removed (no longer in AAD); 1 pages in ")
     assert out[0].endswith(" s")
 
 
@@ -738,5 +740,34 @@ def test_command_keeps_stdout_one_line_and_says_held_removals_on_stderr(fake_ms,
 
     captured = capsys.readouterr()
     assert len(captured.out.strip().splitlines()) == 1
-    assert captured.out.strip().endswith("; 2 removals held")
+    assert "; 2 removals held back; 1 pages in " in captured.out
     assert "safety limit" in captured.err
+
+
+def test_a_retry_after_of_150_seconds_is_waited_out_and_shown_while_it_lasts(fake_ms, company):
+    """Time-compressed: the client's clock and sleep are the test's, so 150 s of Retry-After pass at once, while
+    the page's progress (published by the engine's thread) says how long the look-up waits and why."""
+    from aadsync.microsoft.graph import GraphClient
+    from aadsync.microsoft.tokens import Credentials, TokenSource
+
+    setup = fake_ms.configure(company, users=300)
+    fake_ms.ignore_top(100)
+    fake_ms.throttle(times=1, retry_after="150", page=2)  # longer than the two minutes the old client allowed
+    run = sync_run_create(company=company, trigger=COMMAND)
+    now = [1000.0]
+    shown = []
+
+    def sleep(seconds):
+        time.sleep(0.6)  # real time for the progress thread to publish the wait
+        # (this is the prefetch thread, whose connection cannot see the test's transaction: read the cache directly)
+        shown.append(sync_run_progress(SyncRun(pk=run.pk, queued_at=run.queued_at, status="running")))
+        now[0] += seconds
+
+    client = GraphClient(TokenSource(Credentials(setup.tenant.tenant_id, setup.app.client_id, setup.secret)),
+                         sleep=sleep, clock=lambda: now[0], deadline=now[0] + 1740)
+    sync_run_execute(run=run, client=client)
+
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert [r["page"] for r in fake_ms.requests_to("users")] == [1, 2, 2, 3]
+    assert len(shown) == 1 and 148 <= shown[0]["waiting_seconds"] <= 150 and shown[0]["waiting_why"] == "throttled"
