@@ -2,14 +2,16 @@
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import NamedTuple, TypeVar
 
-from django.db import connection
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, Collate, Lower, Trim
+from django.db import connection, connections
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Collate, Lower, Trim
 
 from directory.matching.keys import NameKey, name_fold, name_key
 from directory.models import Company, Contact, Person
 
+T = TypeVar("T")
 STRONG, NAME, AMBIGUOUS, NONE = "strong", "name", "ambiguous", "none"
 KINDS = (STRONG, NAME, AMBIGUOUS, NONE)  # also the page's order
 REASONS = {
@@ -17,13 +19,13 @@ REASONS = {
     "upn": "e-mail = AAD user principal name",
     "name": "same first and last name",
 }
-# Rows per "pk IN (...)" query: far below SQLite's 32,766 and PostgreSQL's 65,535 parameters, and never reached by
-# a realistic company (it bounds the name candidates of one page load, not the users or the directory).
+# Values per "IN (...)" list, and rows per fetch of the names: far below SQLite's 32,766 and PostgreSQL's 65,535
+# parameters; only a company with more than 10,000 accounts proposed by name needs a second list.
 ID_CHUNK = 10_000
 _CANDIDATE_COLUMNS = ("pk", "object_id", "first_name", "last_name", "email", "user_principal_name")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """An AAD account proposed for a phone user, and why."""
 
@@ -51,7 +53,7 @@ class Candidate:
                        synced=True, aad_state=Contact.AadState.ACTIVE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Proposal:
     """A phone user without an AAD account: strong (one account by e-mail), name (one account by name),
     ambiguous (several accounts: the manager picks one or none) or none."""
@@ -110,9 +112,9 @@ def _email_key():
     return Lower(Trim("email"))
 
 
-def _in_chunks(ids: list[int], size: int = ID_CHUNK) -> Iterator[list[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
+def _in_chunks(values: list[T], size: int = ID_CHUNK) -> Iterator[list[T]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def _candidate(row: tuple, reason: str) -> Candidate:
@@ -120,58 +122,95 @@ def _candidate(row: tuple, reason: str) -> Candidate:
     return Candidate(pk, object_id, first_name, last_name, email, upn, reason)
 
 
-def _strong_candidates(company: Company, users: list[dict]) -> dict[int, list[Candidate]]:
-    """person pk -> accounts whose mail or UPN is the user's e-mail. One query: the users' e-mails go in as a
-    subquery, and each side is matched on the (company, lower(column)) indexes."""
+def _email_matches(company: Company) -> QuerySet:
+    """(account columns..., key, reason) of proposable accounts whose mail or UPN is an unlinked user's e-mail key.
+
+    The users' keys go in as a subquery, so one query serves any number of users. Each side of the UNION is one
+    IN: SQLite probes its (company, lower(column)) index once per key, PostgreSQL hashes the keys and reads the
+    company's entries once (its choice for thousands of keys, as fast as probing here). An OR of the two sides,
+    or the model's default order, would make SQLite walk every entry of the company in name order.
+    """
+    keys = _unlinked_users(company).annotate(key=_email_key()).exclude(key="").values("key")
+    by_mail, by_upn = (
+        _proposable(company).order_by()
+        .annotate(key=_lower_bytewise(column), reason=Value(reason, output_field=CharField()))
+        .filter(key__in=keys).values_list(*_CANDIDATE_COLUMNS, "key", "reason")
+        for column, reason in (("email", "mail"), ("user_principal_name", "upn"))
+    )
+    return by_mail.union(by_upn, all=True)
+
+
+class _User(NamedTuple):
+    pk: int
+    username: str
+    extension: str | None
+    first_name: str
+    last_name: str
+    email: str
+    email_key: str
+
+
+_USER_COLUMNS = _User._fields
+
+
+def _strong_candidates(company: Company, users: list[_User]) -> dict[int, list[Candidate]]:
+    """person pk -> accounts whose mail or UPN is the user's e-mail (trimmed, any case); one query."""
     by_key: dict[str, list[int]] = defaultdict(list)
     for user in users:
-        if user["email_key"]:
-            by_key[user["email_key"]].append(user["pk"])
+        if user.email_key:
+            by_key[user.email_key].append(user.pk)
     if not by_key:
         return {}
-    keys = _unlinked_users(company).annotate(key=_email_key()).exclude(key="").values("key")
-    rows = (
-        _proposable(company)
-        .annotate(mail_key=_lower_bytewise("email"), upn_key=_lower_bytewise("user_principal_name"))
-        .filter(Q(mail_key__in=keys) | Q(upn_key__in=keys))
-        .order_by("pk")
-        .values_list(*_CANDIDATE_COLUMNS, "mail_key", "upn_key")
-    )
     found: dict[int, dict[int, Candidate]] = defaultdict(dict)
-    for row in rows:
-        mail_key, upn_key = row[6], row[7]
-        for key, reason in ((mail_key, "mail"), (upn_key, "upn")):
-            for person_id in by_key.get(key, ()):
-                found[person_id].setdefault(row[0], _candidate(row, reason))
+    for row in _email_matches(company):
+        contact_id, key, reason = row[0], row[-2], row[-1]
+        for person_id in by_key.get(key, ()):
+            if reason == "mail" or contact_id not in found[person_id]:  # both equal: say mail
+                found[person_id][contact_id] = _candidate(row, reason)
     return {person_id: list(candidates.values()) for person_id, candidates in found.items()}
 
 
-def _accounts_named(company: Company, wanted: set[NameKey]) -> dict[NameKey, list[Candidate]]:
-    """name key -> proposable accounts with that first and last name, for the wanted keys only.
+def _stream(queryset: QuerySet) -> Iterator[tuple]:
+    """A values_list() query's rows straight from the database cursor, a chunk at a time: Django's own iterator
+    adds generator steps per row, a third of the time of reading 100,000 names."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(ID_CHUNK):
+            yield from rows
 
-    Accents cannot be folded in SQL on both databases, so the company's names are read once (id, first, last:
-    the (company, last_name, first_name) index covers them, no table rows are read) and folded here, cheaply
-    because rows come sorted by last name and a last name no user has ends the row's work. Only the ids that
-    match are then read in full (a second query), keeping only the proposable ones.
+
+def _accounts_named(company: Company, wanted: set[NameKey]) -> dict[NameKey, list[Candidate]]:
+    """name key -> proposable accounts with that first and last name, for the wanted keys only; two queries.
+
+    Accents cannot be folded in SQL on both databases, so Python folds: the company's names are read once,
+    streamed in chunks (on SQLite from the (company, last_name, first_name) index alone); each distinct name is
+    folded once (names repeat) and a last name no user has ends the row's work.
+    Measured faster on SQLite than making the database narrow the rows first (bench/bench_match.py). The
+    matches are then read in full, proposable ones only.
     """
     if not wanted:
         return {}
-    wanted_last = {last for _first, last in wanted}
+    wanted_lasts = {last for _first, last in wanted}
+    folded: dict[str, str] = {}
     matched: dict[int, NameKey] = {}
-    previous_last, last_key = None, ""
-    names = (
-        Contact.objects.filter(company=company)
-        .order_by("last_name", "first_name")
-        .values_list("pk", "first_name", "last_name")
-        .iterator(chunk_size=ID_CHUNK)
-    )
-    for pk, first_name, last_name in names:
-        if last_name != previous_last:
-            previous_last, last_key = last_name, name_fold(last_name)
-        if last_key in wanted_last:
-            key = (name_fold(first_name), last_key)
-            if key in wanted:
-                matched[pk] = key
+    names = Contact.objects.filter(company=company).values_list("pk", "first_name", "last_name")
+    if connection.vendor == "sqlite":
+        # The index's order makes SQLite read that index alone (without statistics it would pick another index
+        # of the company and read every table row). PostgreSQL reads the table faster than in name order.
+        names = names.order_by("last_name", "first_name")
+    else:
+        names = names.order_by()
+    for pk, first_name, last_name in _stream(names):
+        last = folded.get(last_name)
+        if last is None:
+            last = folded[last_name] = name_fold(last_name)
+        if last in wanted_lasts:
+            first = folded.get(first_name)
+            if first is None:
+                first = folded[first_name] = name_fold(first_name)
+            if (first, last) in wanted:
+                matched[pk] = (first, last)
     accounts: dict[NameKey, list[Candidate]] = defaultdict(list)
     for chunk in _in_chunks(sorted(matched)):
         for row in _proposable(company).filter(pk__in=chunk).order_by("pk").values_list(*_CANDIDATE_COLUMNS):
@@ -218,27 +257,20 @@ def link_proposals(*, company: Company) -> list[Proposal]:
     are linked to anyone, disabled or removed in AAD, or typed in are never proposed. A constant number of
     queries, whatever the number of users or directory entries: users, e-mail matches, names, name matches.
     """
-    users = list(
-        _unlinked_users(company)
-        .annotate(email_key=_email_key())
-        .values("pk", "username", "extension", "first_name", "last_name", "email", "email_key")
-    )
+    users = [_User(*row) for row in
+             _unlinked_users(company).annotate(email_key=_email_key()).values_list(*_USER_COLUMNS)]
     strong = _strong_candidates(company, users)
-    by_name: dict[NameKey, list[dict]] = defaultdict(list)
-    for user in users:
-        key = name_key(user["first_name"], user["last_name"])
-        if user["pk"] not in strong and key is not None:
-            by_name[key].append(user)
-    named = _accounts_named(company, set(by_name))
+    name_keys = {user.pk: name_key(user.first_name, user.last_name) for user in users if user.pk not in strong}
+    named = _accounts_named(company, {key for key in name_keys.values() if key is not None})
     proposals = []
     for user in users:
-        candidates = strong.get(user["pk"])
+        candidates = strong.get(user.pk)
         if candidates is None:
-            key = name_key(user["first_name"], user["last_name"])
+            key = name_keys[user.pk]
             candidates = named.get(key, []) if key is not None else []
         proposals.append(Proposal(
-            person_id=user["pk"], username=user["username"], extension=user["extension"] or "",
-            first_name=user["first_name"], last_name=user["last_name"], email=user["email"],
+            person_id=user.pk, username=user.username, extension=user.extension or "",
+            first_name=user.first_name, last_name=user.last_name, email=user.email,
             kind=_kind(candidates), candidates=tuple(sorted(candidates, key=lambda c: c.user_principal_name)),
         ))
     return sorted(_mark_shared(proposals), key=_sort_key)
@@ -251,24 +283,22 @@ def proposal_counts(proposals: Iterable[Proposal]) -> dict[str, int]:
     return counts
 
 
-def linkable_user_count(*, company: Company) -> int:
-    """How many phone users without an AAD account have exactly one account by e-mail (the strong proposals),
-    in one query for the MS AAD page after a look-up."""
-    matches = (
-        _proposable(company)
-        .annotate(mail_key=_lower_bytewise("email"), upn_key=_lower_bytewise("user_principal_name"))
-        .filter(Q(mail_key=OuterRef("email_key")) | Q(upn_key=OuterRef("email_key")))
-        .order_by()
-        .values("company")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return (
-        _unlinked_users(company)
-        .annotate(email_key=_email_key())
-        .exclude(email_key="")
-        .annotate(matches=Coalesce(Subquery(matches, output_field=IntegerField()), 0))
-        .filter(matches=1)
-        .count()
+def _first_account_by(company: Company, column: str) -> Subquery:
+    """The first proposable account whose `column` is the outer user's e-mail key. LIMIT 1 keeps it one index probe
+    per user on both databases (written as EXISTS, PostgreSQL hashes every entry of the company instead)."""
+    return Subquery(
+        _proposable(company).order_by().annotate(key=_lower_bytewise(column))
+        .filter(key=OuterRef("email_key")).values("pk")[:1]
     )
 
+
+def linkable_user_count(*, company: Company) -> int:
+    """How many phone users without an AAD account have an e-mail that is an active, unlinked account's mail or
+    UPN (the strong proposals, and the few where several accounts share that e-mail): the MS AAD page's figure
+    after a look-up. One query, one index probe per user and column."""
+    return (
+        _unlinked_users(company).annotate(email_key=_email_key()).exclude(email_key="")
+        .alias(by_mail=_first_account_by(company, "email"), by_upn=_first_account_by(company, "user_principal_name"))
+        .filter(Q(by_mail__isnull=False) | Q(by_upn__isnull=False))
+        .count()
+    )

@@ -39,7 +39,7 @@ def test_after_a_look_up_the_page_says_how_many_existing_users_can_be_linked(
         fake_ms, company, manager, client, existing_users):
     _look_up(fake_ms, company)
     block = _block(client, manager)
-    assert '<a href="/users/match/?show=strong">2 existing users can be linked</a>' in block
+    assert '<a href="/users/match/">2 existing users can be linked</a>' in block
 
 
 def test_the_live_status_says_it_too(fake_ms, company, manager, client, existing_users):

@@ -171,12 +171,14 @@ def test_queries_do_not_grow_with_users_or_accounts(company, make_synced, django
     assert proposal_counts(proposals) == {"strong": 22, "name": 22, "ambiguous": 0, "none": 0}
 
 
-def test_linkable_user_count_is_the_number_of_strong_proposals(company, user, make_user, make_synced):
-    make_synced(company, email="minsu.kim@vertical.com")
+def test_linkable_user_count_counts_users_whose_email_is_an_account_s(company, user, make_user, make_synced):
+    make_synced(company, email="minsu.kim@vertical.com", upn="minsu.kim@vertical.com")  # mail = UPN: one account
     make_user(company, login="1001", first_name="Hana", last_name="Lee", email="")
     make_synced(company, "Hana", "Lee")  # a name proposal: not counted
-    ambiguous = make_user(company, login="1002", email="two@vertical.com")
+    ambiguous = make_user(company, login="1002", email=" Two@vertical.com")
     make_synced(company, email="two@vertical.com")
     make_synced(company, upn="two@vertical.com")
+    make_user(company, login="1003", email="gone@vertical.com")
+    make_synced(company, email="gone@vertical.com", aad_state="removed")  # never proposed: not counted
     assert _proposal(company, ambiguous).kind == "ambiguous"
-    assert linkable_user_count(company=company) == 1
+    assert linkable_user_count(company=company) == 2
