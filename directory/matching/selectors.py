@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple, TypeVar
 
 from django.db import connection, connections
-from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Collate, Lower, Trim
 
 from directory.matching.keys import NameKey, name_fold, name_key
@@ -123,21 +123,21 @@ def _candidate(row: tuple, reason: str) -> Candidate:
 
 
 def _email_matches(company: Company) -> QuerySet:
-    """(account columns..., key, reason) of proposable accounts whose mail or UPN is an unlinked user's e-mail key.
+    """(account columns..., lower(mail), lower(UPN)) of proposable accounts whose mail or UPN is an unlinked user's
+    e-mail key; one query whatever the number of users (their keys go in as a subquery).
 
-    The users' keys go in as a subquery, so one query serves any number of users. Each side of the UNION is one
-    IN: SQLite probes its (company, lower(column)) index once per key, PostgreSQL hashes the keys and reads the
-    company's entries once (its choice for thousands of keys, as fast as probing here). An OR of the two sides,
-    or the model's default order, would make SQLite walk every entry of the company in name order.
+    SQLite: a UNION of one IN per column, each probing its (company, lower(column)) index once per key; written
+    as an OR, or in the model's default order, SQLite walks every entry of the company. PostgreSQL hashes the keys
+    and reads the company's entries (its choice for thousands of keys): the OR reads them once, a UNION twice.
     """
     keys = _unlinked_users(company).annotate(key=_email_key()).exclude(key="").values("key")
-    by_mail, by_upn = (
-        _proposable(company).order_by()
-        .annotate(key=_lower_bytewise(column), reason=Value(reason, output_field=CharField()))
-        .filter(key__in=keys).values_list(*_CANDIDATE_COLUMNS, "key", "reason")
-        for column, reason in (("email", "mail"), ("user_principal_name", "upn"))
-    )
-    return by_mail.union(by_upn, all=True)
+    accounts = (_proposable(company).order_by()
+                .annotate(mail_key=_lower_bytewise("email"), upn_key=_lower_bytewise("user_principal_name")))
+    columns = (*_CANDIDATE_COLUMNS, "mail_key", "upn_key")
+    if connection.vendor == "sqlite":
+        return accounts.filter(mail_key__in=keys).values_list(*columns).union(
+            accounts.filter(upn_key__in=keys).values_list(*columns), all=True)
+    return accounts.filter(Q(mail_key__in=keys) | Q(upn_key__in=keys)).values_list(*columns)
 
 
 class _User(NamedTuple):
@@ -163,10 +163,9 @@ def _strong_candidates(company: Company, users: list[_User]) -> dict[int, list[C
         return {}
     found: dict[int, dict[int, Candidate]] = defaultdict(dict)
     for row in _email_matches(company):
-        contact_id, key, reason = row[0], row[-2], row[-1]
-        for person_id in by_key.get(key, ()):
-            if reason == "mail" or contact_id not in found[person_id]:  # both equal: say mail
-                found[person_id][contact_id] = _candidate(row, reason)
+        for key, reason in ((row[-1], "upn"), (row[-2], "mail")):  # mail last: it names the reason when both match
+            for person_id in by_key.get(key, ()):
+                found[person_id][row[0]] = _candidate(row, reason)
     return {person_id: list(candidates.values()) for person_id, candidates in found.items()}
 
 
