@@ -188,3 +188,13 @@ def test_user_page_and_menu_link_to_it(manager_client):
     html = manager_client.get("/users/").content.decode()
     assert html.count('href="/users/match/"') == 2  # the User page's button and the menu
 
+
+
+def test_another_company_s_user_and_account_cannot_be_linked_from_here(manager_client, other_company, make_user,
+                                                                        make_synced):
+    stranger = make_user(other_company, login="1001", extension="1001", email="x@other.com")
+    account = make_synced(other_company, email="x@other.com")
+    response = manager_client.post(URL, {"link": [stranger.pk], f"account-{stranger.pk}": account.object_id})
+    (message,) = _messages(response)
+    assert message.startswith(f"Linked 0 users; 1 could not be linked: user #{stranger.pk}: This is not a phone user")
+    assert Person.objects.get(pk=stranger.pk).aad_contact is None
