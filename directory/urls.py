@@ -1,7 +1,7 @@
 """URLs of the directory screens: sign-in and logout, the Company Directory, users, My Information, the CU portal."""
 from django.urls import path
 
-from directory.views import aad_picker, auth, contacts, myinfo, portal, users
+from directory.views import aad_picker, auth, contacts, myinfo, portal, user_match, users
 
 urlpatterns = [
     path("", portal.root, name="root"),
@@ -18,5 +18,6 @@ urlpatterns = [
     path("users/", users.user_list_page, name="users"),
     path("users/new/", users.user_new, name="user-new"),
     path("users/<int:pk>/edit/", users.user_edit, name="user-edit"),
+    path("users/match/", user_match.user_match_page, name="user-match"),
     path("my-information/", myinfo.my_information, name="my-information"),
 ]

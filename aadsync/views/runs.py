@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from aadsync.dispatch import SyncUnavailable, sync_one_time_request
+from aadsync.link_hint import linkable_users_after
 from aadsync.models import SyncRun
 from aadsync.runs import SyncAlreadyRunning
 from aadsync.selectors import sync_run_history, sync_run_latest, sync_run_status
@@ -25,7 +26,8 @@ def _status_payload(request, run) -> dict:
     status = sync_run_status(run=run)
     html = render_to_string(
         "aadsync/partials/latest_run.html",
-        {"run": run, "progress": status, "company": request.user.company},
+        {"run": run, "progress": status, "company": request.user.company,
+         "linkable_users": linkable_users_after(company=request.user.company, run=run)},
         request=request,
     )
     return {"run": status, "html": html}

@@ -12,6 +12,7 @@ from aadsync.connection import CONNECTED, aad_connection_test, aad_settings_veri
 from aadsync.dispatch import one_time_sync_blocker
 from aadsync.expiry import expiry_status
 from aadsync.forms import AadSettingsForm
+from aadsync.link_hint import linkable_users_after
 from aadsync.microsoft.applications import PROBLEMS
 from aadsync.microsoft.check import CheckResult
 from aadsync.microsoft.clouds import current_cloud
@@ -41,12 +42,14 @@ def _page_context(request, row, form, editing: bool, **extra) -> dict:
     now = timezone.now()
     expiry = (expiry_status(row.secret_expires_at, now=now, tz=company.tzinfo,
                             approximate=row.secret_expiry_approximate) if row.secret_expires_at else None)
+    latest_run = SyncRun.objects.filter(company=company).first()
     return {
         "settings_row": row,
         "form": form,
         "editing": editing,
         "changes": company.aad_settings_changes.all()[:CHANGES_SHOWN],
-        "latest_run": SyncRun.objects.filter(company=company).first(),
+        "latest_run": latest_run,
+        "linkable_users": linkable_users_after(company=company, run=latest_run),
         "company": company,
         "menu": "aad",
         "callback_url": signin_redirect_uri(request),

@@ -29,3 +29,17 @@ def synced_contact(company, first_name="Minsu", last_name="Kim", *, email=None, 
 
 def manual_contact(company, first_name="Hana", last_name="Lee", **extra) -> Contact:
     return Contact.objects.create(company=company, first_name=first_name, last_name=last_name, **extra)
+
+
+def phone_users(company, rows: list[dict]) -> list:
+    """Many phone users at once, without hashing a password for each (they never sign in in these tests).
+
+    Each row gives login and, optionally, extension, first_name, last_name and email."""
+    from directory.models import Person
+
+    site = company.sites.first()
+    return Person.objects.bulk_create([
+        Person(company=company, role=Person.Role.USER, username=f"{row['login']}@{company.slug}", password="!",
+               site=site, **{"first_name": "", "last_name": "", "email": "", **row})
+        for row in rows
+    ])
