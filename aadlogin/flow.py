@@ -220,6 +220,12 @@ def _linked_person(company: Company, claims: dict) -> Person:
             f"{who} was removed from Azure AD. Ask your manager to link another Microsoft account to your user.",
             account=person.username,
         )
+    if state == Contact.AadState.OUT_OF_SCOPE:
+        raise SignInFailed(
+            f"{who} is outside the groups {company.name} looks up from Azure AD. Ask your manager to add it to one "
+            "of those groups, or sign in with your ID and password.",
+            account=person.username,
+        )
     return person
 
 

@@ -33,6 +33,16 @@ SENTENCES = {
         "{seconds} seconds. The next scheduled look-up will try again; to try sooner, click One-time Sync in a "
         "few minutes."
     ),
+    "group_permission_missing": (
+        "The app is not allowed to read groups: the Microsoft Graph application permission GroupMember.Read.All (or "
+        "Group.Read.All) is missing or has no admin consent. In the Azure portal, open the app registration's API "
+        "permissions, add Microsoft Graph > Application permissions > GroupMember.Read.All, and click \u201cGrant "
+        "admin consent\u201d; or set the look-up scope back to All users."
+    ),
+    "group_not_found": (
+        "Microsoft found no group {group} in the tenant (it was deleted, or its object ID is wrong). Click Modify, "
+        "remove it from the look-up's groups or pick it again, and save."
+    ),
     "throttled_past_limit": (
         "Microsoft is throttling the look-up (HTTP 429, too many requests) and asked it to wait {seconds} seconds "
         "more, longer than the {left} seconds left before the look-up's time limit. The next scheduled look-up "

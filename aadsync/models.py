@@ -15,7 +15,14 @@ class ExpirySource(models.TextChoices):
     TYPED = "typed", "typed on this page"
 
 
+MAX_SCOPE_GROUPS = 20
+
+
 class AadSettings(models.Model):
+    class Scope(models.TextChoices):
+        ALL = "all", "All users"
+        GROUPS = "groups", "Members of these groups"
+
     class Period(models.TextChoices):
         HOURLY = schedule.HOURLY, "Every hour"
         DAILY = schedule.DAILY, "Every day"
@@ -45,6 +52,10 @@ class AadSettings(models.Model):
     exec_minute = models.PositiveSmallIntegerField("Execution minute", default=0, validators=[MaxValueValidator(59)])
     exec_second = models.PositiveSmallIntegerField("Execution second", default=0, validators=[MaxValueValidator(59)])
     include_guests = models.BooleanField("Include guest accounts", default=False)
+    scope = models.CharField("Look-up scope", max_length=10, choices=Scope.choices, default=Scope.ALL)
+    # The chosen groups as [{"id": object ID, "name": display name}] (at most MAX_SCOPE_GROUPS); membership is
+    # transitive (nested groups count).
+    scope_groups = models.JSONField("Groups", default=list, blank=True)
     next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
     delta_link = models.TextField(blank=True, editable=False)
     delta_for = models.CharField(max_length=80, blank=True, editable=False)
@@ -86,7 +97,7 @@ class AadSettings(models.Model):
     # The fields a manager edits on the MS AAD page (the secret apart): the form's initial data and the change
     # log's labels (each field's verbose name) come from this one list.
     EDITABLE_FIELDS = ("use_lookup", "tenant_id", "client_id", "period", "weekday", "month_day",
-                       "exec_hour", "exec_minute", "exec_second", "include_guests")
+                       "exec_hour", "exec_minute", "exec_second", "include_guests", "scope", "scope_groups")
 
     def __str__(self) -> str:
         return f"MS AAD settings of {self.company}"
@@ -105,6 +116,16 @@ class AadSettings(models.Model):
     def is_complete(self) -> bool:
         """Tenant ID, Client ID and a secret are stored: enough to ask Microsoft for a token."""
         return bool(self.tenant_id and self.client_id and self.secret_encrypted)
+
+    @property
+    def scope_group_ids(self) -> list[str]:
+        return [group["id"] for group in self.scope_groups] if self.scope == self.Scope.GROUPS else []
+
+    @property
+    def scope_display(self) -> str:
+        if self.scope != self.Scope.GROUPS:
+            return str(self.Scope.ALL.label)
+        return "Members of " + ", ".join(group.get("name") or group["id"] for group in self.scope_groups)
 
     @property
     def execution_time_display(self) -> str:
@@ -160,6 +181,9 @@ class SyncRun(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="sync_runs")
     trigger = models.CharField(max_length=10, choices=Trigger.choices)
     mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.FULL)
+    # A preview reads Microsoft as a look-up would and writes nothing to the directory: only this row and the
+    # account lines of what it would do (the first PREVIEW_LINES).
+    preview = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -215,7 +239,7 @@ class SyncRun(models.Model):
         what = "account" if full else "change"
         sentence = f"Looked up {self.looked_up:,} {what}{'' if self.looked_up == 1 else 's'}: {', '.join(parts)}"
         if full:
-            sentence += f"; {part(self.removed, 'removed (no longer in AAD)')}"
+            sentence += f"; {part(self.removed, 'removed or out of scope (no longer listed)')}"
         if self.removals_held:
             sentence += f"; {part(self.removals_held, 'removals held back')}"
         return sentence + "."
@@ -255,3 +279,33 @@ class LookupHealth(models.Model):
     @property
     def is_failing(self) -> bool:
         return self.failing_since is not None
+
+
+class AccountChange(models.Model):
+    """What one run did to one directory account (a preview: would do): a line of the run's page in Sync History.
+
+    Creations are one line each with no field detail (a first look-up of 100,000 accounts writes 100,000 short
+    lines); other lines keep each changed field's old and new value. Kept AAD_CHANGE_LOG_DAYS days."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        CHANGED = "changed", "Changed"
+        DISABLED = "disabled", "Disabled in AAD"
+        ENABLED = "enabled", "Enabled again"
+        OUT_OF_SCOPE = "out_scope", "Out of scope"
+        REMOVED = "removed", "Removed from AAD"
+        RESTORED = "restored", "Restored"
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="account_changes", db_index=False)
+    object_id = models.CharField(max_length=36)
+    user_principal_name = models.CharField(max_length=113, blank=True)
+    name = models.CharField(max_length=129, blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    fields = models.JSONField(null=True, blank=True)  # {"first_name": ["old", "new"], ...}; none for creations
+
+    class Meta:
+        ordering = ["run", "id"]
+        indexes = [models.Index(fields=["run", "id"], name="accountchange_run_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.user_principal_name or self.object_id}"

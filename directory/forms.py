@@ -265,6 +265,7 @@ class DirectoryFilterForm(BootstrapMixin, forms.Form):
         label="Sync",
         required=False,
         choices=[("", "All entries"), ("yes", "Yes (synced)"), ("active", "Yes, active in AAD"),
-                 ("disabled", "Yes, disabled in AAD"), ("removed", "Yes, removed from AAD"), ("no", "No (typed in)")],
+                 ("disabled", "Yes, disabled in AAD"), ("removed", "Yes, removed from AAD"),
+                 ("out_scope", "Yes, out of the look-up's scope"), ("no", "No (typed in)")],
     )
     sort = forms.CharField(required=False, max_length=20)

@@ -71,7 +71,9 @@ def aad_link_check(*, person: Person, contact: Contact) -> None:
             code="not_synced",
         )
     if contact.aad_state != Contact.AadState.ACTIVE:
-        state = "disabled in AAD" if contact.aad_state == Contact.AadState.DISABLED else "removed from AAD"
+        states = {Contact.AadState.DISABLED.value: "disabled in AAD",
+                  Contact.AadState.OUT_OF_SCOPE.value: "outside the look-up's groups"}
+        state = states.get(contact.aad_state, "removed from AAD")
         raise ValidationError(
             {"aad_contact": f"That AAD account is {state}; only active accounts can be linked."}, code="inactive"
         )

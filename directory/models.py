@@ -87,6 +87,7 @@ class Contact(models.Model):
         ACTIVE = "active", "Active"
         DISABLED = "disabled", "Disabled in AAD"
         REMOVED = "removed", "Removed from AAD"
+        OUT_OF_SCOPE = "out_scope", "Out of the look-up's scope"
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="contacts")
     first_name = models.CharField(max_length=64, blank=True)
@@ -142,6 +143,8 @@ class Contact(models.Model):
             return "Yes (disabled in AAD)"
         if self.aad_state == self.AadState.REMOVED:
             return "Yes (removed from AAD)"
+        if self.aad_state == self.AadState.OUT_OF_SCOPE:
+            return "Yes (out of the look-up's scope)"
         return "Yes"
 
 

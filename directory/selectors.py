@@ -31,6 +31,7 @@ SYNC_FILTERS = {
     "active": Q(synced=True, aad_state=Contact.AadState.ACTIVE),
     "disabled": Q(synced=True, aad_state=Contact.AadState.DISABLED),
     "removed": Q(synced=True, aad_state=Contact.AadState.REMOVED),
+    "out_scope": Q(synced=True, aad_state=Contact.AadState.OUT_OF_SCOPE),
     "no": Q(synced=False),
 }
 EXPORT_COLUMNS = (

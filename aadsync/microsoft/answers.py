@@ -85,8 +85,10 @@ def token_error(result: dict, *, secret: str = "") -> SyncError:
     return SyncError("token_failed", detail=detail[:300])
 
 
-def check_graph_response(status: int, body: bytes | str, *, page: int = 1, secret: str = "") -> dict:
-    """A Graph listing page as a dict with a `value` list, or the SyncError for its error body.
+def check_graph_response(status: int, body: bytes | str, *, page: int = 1, secret: str = "",
+                         expect_list: bool = True) -> dict:
+    """A Graph listing page as a dict with a `value` list (or, with expect_list=False, any JSON object), or the
+    SyncError for its error body.
 
     Retryable statuses (429, 5xx) are the caller's business; this sees the final answer.
     """
@@ -95,7 +97,7 @@ def check_graph_response(status: int, body: bytes | str, *, page: int = 1, secre
             data = json.loads(body)
         except ValueError:
             raise SyncError("malformed", page=page) from None
-        if not isinstance(data, dict) or not isinstance(data.get("value"), list):
+        if not isinstance(data, dict) or (expect_list and not isinstance(data.get("value"), list)):
             raise SyncError("malformed", page=page)
         return data
     try:

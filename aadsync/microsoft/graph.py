@@ -68,7 +68,7 @@ class GraphClient:
     def close(self) -> None:
         self.session.close()
 
-    def get_page(self, url: str, *, page: int = 1, headers: dict | None = None) -> dict:
+    def get_page(self, url: str, *, page: int = 1, headers: dict | None = None, expect_list: bool = True) -> dict:
         """One page, retried as the policy allows; raises SyncError with a manager's sentence."""
         secret = self.tokens.credentials.secret
         started = self.clock()
@@ -93,7 +93,7 @@ class GraphClient:
                     renewed = True
                     continue
                 if status not in RETRY_STATUSES:
-                    return check_graph_response(status, body, page=page, secret=secret)
+                    return check_graph_response(status, body, page=page, secret=secret, expect_list=expect_list)
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
             attempt += 1
             delay = retry_after if retry_after is not None else backoff_delay(attempt, self.retry, self.jitter)
@@ -120,14 +120,14 @@ class GraphClient:
     def user_pages(self, *, page_size: int = PAGE_SIZE) -> Iterator[Page]:
         """Every page of /users, 999 users a page, following @odata.nextLink verbatim until a page has none."""
         url = f"{self.graph_url}/users?$select={','.join(USER_FIELDS)}&$top={page_size}"
-        return self._pages(url)
+        return self.pages(url)
 
     def delta_link_from_now(self) -> str:
         """A deltaLink for the users' state as of now, with no users read ("sync from now": $deltatoken=latest):
         taken before a full listing, the changes made while it is read come again in the next round."""
         url = f"{self.graph_url}/users/delta?$select={','.join(USER_FIELDS)}&$deltatoken=latest"
         link = ""
-        for page in self._pages(url, delta=True):
+        for page in self.pages(url, delta=True):
             link = page.delta_link or link
         return link
 
@@ -138,7 +138,7 @@ class GraphClient:
         for start in range(0, len(object_ids), ID_BATCH):
             ids = ",".join(f"'{object_id}'" for object_id in object_ids[start:start + ID_BATCH])
             url = f"{self.graph_url}/users?$select={','.join(USER_FIELDS)}&$filter=id in ({ids})"
-            for page in self._pages(url):
+            for page in self.pages(url):
                 found.extend(page.users)
         return found
 
@@ -151,14 +151,16 @@ class GraphClient:
             url = delta_link
         else:
             url = f"{self.graph_url}/users/delta?$select={','.join(USER_FIELDS)}"
-        return self._pages(url, delta=True, headers={"Prefer": "return=minimal"} if minimal else None)
+        return self.pages(url, delta=True, headers={"Prefer": "return=minimal"} if minimal else None)
 
     def check_link(self, url: str) -> None:
         """Links from Microsoft are followed only to the configured Graph origin (the token goes with them)."""
         if not isinstance(url, str) or origin(url) != origin(self.graph_url):
             raise SyncError("foreign_link", host=urlsplit(str(url)).netloc or "no address")
 
-    def _pages(self, url: str, *, delta: bool = False, headers: dict | None = None) -> Iterator[Page]:
+    def pages(self, url: str, *, delta: bool = False, headers: dict | None = None) -> Iterator[Page]:
+        """Every page from `url` on, following @odata.nextLink verbatim (only to Graph's own origin) until a page
+        has none; a delta round must end with a deltaLink."""
         seen: set[bytes] = set()
         number = 0
         while url:

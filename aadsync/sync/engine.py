@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from datetime import datetime
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -25,15 +24,14 @@ from aadsync.runs import (
 )
 from aadsync.services import aad_secret_plain
 from aadsync.sync.counts import Counts
-from aadsync.sync.mapping import ContactRow, normalise_object_id
 from aadsync.sync.people import person_follow_contacts
-from aadsync.sync.plans import plan_changes, plan_listing
 from aadsync.sync.progress import ProgressPublisher
-from aadsync.sync.reading import CHANGES, FULL, Reader
-from aadsync.sync.removals import SeenIds, contact_mark_missing_removed, synced_count
-from aadsync.sync.sources import AllUsers
+from aadsync.sync.reading import CHANGES, Reader
+from aadsync.sync.records import PREVIEW_LINES, AccountChangeLog
+from aadsync.sync.sources import AllUsers, source_for
 from aadsync.sync.spool import Spool
-from aadsync.sync.writes import PlannerStats, contact_existing_rows, plan_write, sqlite_page_cache
+from aadsync.sync.writes import sqlite_page_cache
+from aadsync.sync.writing import Writer
 from directory.models import Company, Person
 
 logger = logging.getLogger(__name__)
@@ -69,63 +67,16 @@ def _deadline() -> float:
     return time.monotonic() + soft - min(WRITE_PHASE_RESERVE, soft / 10)
 
 
-class _Writer:
-    """The write phase, inside the run's transaction: the spooled pages applied in order, then removals."""
-
-    def __init__(self, run: SyncRun, settings_row: AadSettings, progress: ProgressPublisher, now: datetime):
-        self.company, self.settings_row, self.progress, self.now = run.company, settings_row, progress, now
-        self.counts = Counts()
-        self.notices: list[str] = []
-
-    def _apply(self, plan_counts: Counts) -> None:
-        self.counts.add(plan_counts)
-        self.counts.users_applied += plan_counts.created + plan_counts.updated + plan_counts.unchanged + \
-            plan_counts.disabled + plan_counts.removed
-        self.progress.update(users_applied=self.counts.users_applied)
-
-    def write(self, spool: Spool, mode: str, *, allow_removals: bool) -> None:
-        include_guests = self.settings_row.include_guests
-        stats = PlannerStats()
-        synced_before = synced_count(self.company)
-        with SeenIds() as seen:
-            for record in spool:
-                kind = record[0]
-                if kind == FULL:
-                    _, entries, seen_ids, skipped, looked_up = record
-                    rows = [(object_id, ContactRow._make(row)) for object_id, row in entries]
-                    plan = plan_listing(contact_existing_rows(self.company, [object_id for object_id, _ in rows]),
-                                        rows)
-                    seen.add(seen_ids)
-                    plan.counts.skipped += skipped
-                else:
-                    _, users, looked_up = record
-                    ids = [object_id for object_id in (normalise_object_id(user.get("id")) for user in users
-                                                       if user.__class__ is dict) if object_id]
-                    plan = plan_changes(contact_existing_rows(self.company, ids), users, include_guests=include_guests)
-                plan.counts.looked_up += looked_up
-                plan_write(company=self.company, plan=plan, now=self.now)
-                self._apply(plan.counts)
-                stats.grew(self.counts.created + self.counts.disabled)
-            if mode == FULL:
-                removed, held, notice = contact_mark_missing_removed(
-                    company=self.company, seen=seen, synced_before=synced_before, now=self.now,
-                    allow_removals=allow_removals)
-                self.counts.removed += removed
-                self.counts.removals_held += held
-                if notice:
-                    self.notices.append(notice)
-
-
 def _sync(run: SyncRun, *, allow_removals: bool, client: GraphClient | None) -> Counts:
     company = run.company
     credentials, settings_row = _credentials(company)
     progress = ProgressPublisher(run)
     client = client or GraphClient(TokenSource(credentials), deadline=_deadline())
     client.on_wait = client.on_wait or progress.waiting  # "waiting N s for Microsoft (throttled)" on the page
-    source = AllUsers(client)
+    source = source_for(client, scope=settings_row.scope, groups=settings_row.scope_groups)
     key = delta_key(credentials, include_guests=settings_row.include_guests, scope=source.scope_key)
     stored_link = settings_row.delta_link
-    start_link = stored_link if stored_link and settings_row.delta_for == key else ""
+    start_link = stored_link if stored_link and settings_row.delta_for == key and source.incremental else ""
     run.mode = SyncRun.Mode.INCREMENTAL if start_link else SyncRun.Mode.FULL
     SyncRun.objects.filter(pk=run.pk).update(mode=run.mode)  # the history shows it while running
     try:
@@ -137,20 +88,30 @@ def _sync(run: SyncRun, *, allow_removals: bool, client: GraphClient | None) -> 
             reading = reader.read(start_link)
             read_s = time.monotonic() - started
             run.mode = SyncRun.Mode.INCREMENTAL if reading.mode == CHANGES else SyncRun.Mode.FULL
-            writer = _Writer(run, settings_row, progress, timezone.now())
+            writer = Writer(company=company, include_guests=settings_row.include_guests, gone_state=source.gone_state,
+                            progress=progress, now=timezone.now(), dry_run=run.preview,
+                            log=AccountChangeLog(run, limit=PREVIEW_LINES if run.preview else None))
             writer.counts.pages_read = reader.pages
-            with sqlite_page_cache(), transaction.atomic():
+            if run.preview:
+                # Reads and plans only: no transaction to hold (SQLite's would take the write lock), nothing
+                # written but the run's own row and its first lines.
                 writer.write(spool, reading.mode, allow_removals=allow_removals)
-                person_follow_contacts(company=company)
-                # Only if the settings still name this tenant and app, and nobody dropped the position meanwhile.
-                AadSettings.objects.filter(
-                    pk=settings_row.pk, tenant_id=credentials.tenant_id, client_id=credentials.client_id,
-                    delta_link=stored_link,
-                ).update(delta_link=reading.delta_link, delta_for=key if reading.delta_link else "")
-                # In the same transaction as the directory writes: should the database connection be lost during
-                # the commit, the run's row still says whether they were committed (_database_failure_record).
                 sync_run_end(run, status=SyncRun.Status.SUCCEEDED, notice=" ".join(reading.notices + writer.notices),
                              results={**writer.counts.as_dict(), "mode": run.mode})
+            else:
+                with sqlite_page_cache(), transaction.atomic():
+                    writer.write(spool, reading.mode, allow_removals=allow_removals)
+                    person_follow_contacts(company=company)
+                    # Only if the settings still name this tenant, app and scope, and nobody dropped the position.
+                    AadSettings.objects.filter(
+                        pk=settings_row.pk, tenant_id=credentials.tenant_id, client_id=credentials.client_id,
+                        delta_link=stored_link, scope=settings_row.scope,
+                    ).update(delta_link=reading.delta_link, delta_for=key if reading.delta_link else "")
+                    # In the same transaction as the directory writes: should the database connection be lost during
+                    # the commit, the run's row still says whether they were committed (_database_failure_record).
+                    sync_run_end(run, status=SyncRun.Status.SUCCEEDED,
+                                 notice=" ".join(reading.notices + writer.notices),
+                                 results={**writer.counts.as_dict(), "mode": run.mode})
             write_s = time.monotonic() - started - read_s
         logger.info("Look-up %s of %s read Microsoft in %.2f s and wrote the directory in %.2f s", run.pk,
                     company.slug, read_s, write_s)

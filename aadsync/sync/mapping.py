@@ -11,6 +11,7 @@ from directory.models import Contact
 ACTIVE = Contact.AadState.ACTIVE.value
 DISABLED = Contact.AadState.DISABLED.value
 REMOVED = Contact.AadState.REMOVED.value
+OUT_OF_SCOPE = Contact.AadState.OUT_OF_SCOPE.value
 REMOVED_MISSING = "missing"  # removed_reason: absent from a complete listing
 REMOVAL_REASONS = {"changed", "deleted"}  # Microsoft's @removed reasons (soft-deleted, gone for good)
 
@@ -103,7 +104,7 @@ def contact_row_merge(current: ContactRow, user: dict) -> ContactRow:
         is_guest = bool(current.is_guest) or "#ext#" in row.user_principal_name.lower()
     if "accountEnabled" in user:
         state = full.aad_state
-    elif current.aad_state == REMOVED:  # listed again: restored
+    elif current.aad_state in (REMOVED, OUT_OF_SCOPE):  # listed again: restored
         state = ACTIVE
     else:
         state = current.aad_state

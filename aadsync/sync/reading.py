@@ -37,7 +37,7 @@ class Reader:
     def read(self, start_link: str) -> Reading:
         """The changes since `start_link` when there is one, else (or when Microsoft no longer accepts it) every
         user in scope."""
-        if start_link:
+        if start_link and self.source.incremental:
             try:
                 return Reading(CHANGES, self.changes(start_link))
             except SyncError as error:

@@ -1,18 +1,27 @@
-"""Removal rules: who a complete listing no longer returns is marked removed from AAD, unless that is too many."""
+"""Removal rules: who a complete read no longer lists leaves the directory's current entries (removed from AAD, or
+out of the look-up's scope), never deleted, unless that is too many at once (the hold)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 
-from aadsync.sync.mapping import ACTIVE, DISABLED, REMOVED, REMOVED_MISSING
+from aadsync.sync.mapping import ACTIVE, DISABLED, OUT_OF_SCOPE, REMOVED, REMOVED_MISSING
+from aadsync.sync.records import AccountChangeLog
 from aadsync.sync.writes import CONTACT_TABLE, db_datetime
 from directory.models import Company, Contact
 
 SEEN_CHUNK = 5000  # object IDs per INSERT into the seen table
+
+
+def current_states(gone_state: str) -> tuple[str, ...]:
+    """The entries a complete read must list to keep them current: in a scope of all users, also those once out
+    of a scope of groups (every account is in scope now); in a scope of groups, those still in it."""
+    return (ACTIVE, DISABLED, OUT_OF_SCOPE) if gone_state == REMOVED else (ACTIVE, DISABLED)
 
 
 class SeenIds:
@@ -30,9 +39,13 @@ class SeenIds:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if exc_type is None:  # after a failure the transaction is rolled back, and the table with it
-            with connection.cursor() as cursor:
-                cursor.execute(f"DROP TABLE {self.table}")
+        if exc_type is None or not connection.in_atomic_block:  # a failed transaction drops the table with it
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+            except DatabaseError:
+                if exc_type is None:
+                    raise
 
     def add(self, object_ids: list[str]) -> None:
         """The IDs of one page (canonical lower-case GUIDs; repeats are harmless)."""
@@ -43,56 +56,71 @@ class SeenIds:
                                "ON CONFLICT DO NOTHING", chunk)
         self.count += len(object_ids)
 
-    def _missing_where(self) -> str:
+    def missing(self, company: Company, states: tuple[str, ...]) -> tuple[str, list]:
+        """The WHERE clause (and its parameters) of the company's entries in `states` this read did not list."""
         quote = connection.ops.quote_name
         contact = quote(CONTACT_TABLE)
-        return (f"{quote('company_id')} = %s AND {quote('synced')} AND {quote('aad_state')} IN (%s, %s) AND NOT EXISTS "
-                f"(SELECT 1 FROM {self.table} seen WHERE seen.object_id = {contact}.{quote('object_id')})")
-
-    def missing_count(self, company: Company) -> int:
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(CONTACT_TABLE)} "
-                           f"WHERE {self._missing_where()}", [company.pk, ACTIVE, DISABLED])
-            return int(cursor.fetchone()[0])
-
-    def mark_missing_removed(self, company: Company, now: datetime) -> int:
-        quote = connection.ops.quote_name
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {quote(CONTACT_TABLE)} SET {quote('aad_state')} = %s, {quote('removed_reason')} = %s, "
-                f"{quote('last_synced_at')} = %s WHERE {self._missing_where()}",
-                [REMOVED, REMOVED_MISSING, db_datetime(now), company.pk, ACTIVE, DISABLED])
-            return cursor.rowcount
+        where = (f"{contact}.{quote('company_id')} = %s AND {quote('synced')} AND {quote('aad_state')} IN "
+                 f"({', '.join(['%s'] * len(states))}) AND NOT EXISTS "
+                 f"(SELECT 1 FROM {self.table} seen WHERE seen.object_id = {contact}.{quote('object_id')})")
+        return where, [company.pk, *states]
 
 
-def synced_count(company: Company) -> int:
-    """Synced entries still in AAD (active or disabled): what the removal hold's share is taken of."""
-    return Contact.objects.filter(company=company, synced=True, aad_state__in=[ACTIVE, DISABLED]).count()
+def synced_count(company: Company, states: tuple[str, ...]) -> int:
+    """Current synced entries: what the removal hold's share is taken of."""
+    return Contact.objects.filter(company=company, synced=True, aad_state__in=states).count()
 
 
-def removal_hold_notice(*, company: Company, missing: int, synced_before: int) -> str:
+def removal_hold_notice(*, company: Company, missing: int, synced_before: int, gone_state: str) -> str:
     """The sentence for a run whose removals are held back, or "" when they may go ahead."""
     percent = settings.AAD_REMOVAL_HOLD_PERCENT
     if not missing or missing * 100 <= synced_before * percent:
         return ""
     share = 100 * missing / synced_before
+    where = "in Microsoft's listing" if gone_state == REMOVED else "in the look-up's groups"
+    marked = "removed from AAD" if gone_state == REMOVED else "out of scope"
     return (
-        f"{missing} of the {synced_before} synced directory entries ({share:.0f} %) are no longer in Microsoft's "
-        f"listing. That is more than the {percent} % safety limit, so none of them was marked removed from AAD. "
-        f"If these accounts really were deleted, an operator can apply the removals with: "
-        f"manage.py aadsync --company {company.slug} --allow-removals"
+        f"{missing} of the {synced_before} synced directory entries ({share:.0f} %) are no longer {where}. That is "
+        f"more than the {percent} % safety limit, so none of them was marked {marked}. If this is right, an "
+        f"operator can apply it with: manage.py aadsync --company {company.slug} --allow-removals"
     )
 
 
-def contact_mark_missing_removed(*, company: Company, seen: SeenIds, synced_before: int, now: datetime,
-                                 allow_removals: bool = False) -> tuple[int, int, str]:
-    """Mark synced rows a complete listing did not return as removed from AAD (one anti-join UPDATE), unless that
-    is more than the hold threshold. Returns (removed, held, notice)."""
-    missing = seen.missing_count(company) if synced_before else 0  # a first look-up removes nobody
+@dataclass
+class Removals:
+    """What a complete read's end did: entries marked gone, entries held back, and the hold's sentence."""
+
+    marked: int = 0
+    held: int = 0
+    notice: str = ""
+
+
+def contact_mark_missing_gone(*, company: Company, seen: SeenIds, synced_before: int, now: datetime,
+                              gone_state: str, allow_removals: bool = False, log: AccountChangeLog | None = None,
+                              dry_run: bool = False) -> Removals:
+    """Mark the entries a complete read did not list as `gone_state` (removed from AAD, or out of scope) in one
+    anti-join UPDATE, with a line each in the run's log, unless that is more than the hold threshold. `dry_run`
+    (a preview) only counts them and logs its first lines."""
+    if not synced_before:
+        return Removals()  # a first look-up removes nobody
+    where, params = seen.missing(company, current_states(gone_state))
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {quote(CONTACT_TABLE)} WHERE {where}", params)
+        missing = int(cursor.fetchone()[0])
     notice = "" if allow_removals else removal_hold_notice(company=company, missing=missing,
-                                                            synced_before=synced_before)
+                                                            synced_before=synced_before, gone_state=gone_state)
     if notice:
-        return 0, missing, notice
+        return Removals(held=missing, notice=notice)
     if not missing:
-        return 0, 0, ""
-    return seen.mark_missing_removed(company, now), 0, ""
+        return Removals()
+    if log is not None:
+        log.add_missing(where=where, params=params, kind=gone_state)
+    if dry_run:
+        return Removals(marked=missing)
+    reason = REMOVED_MISSING if gone_state == REMOVED else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(CONTACT_TABLE)} SET {quote('aad_state')} = %s, {quote('removed_reason')} = %s, "
+            f"{quote('last_synced_at')} = %s WHERE {where}", [gone_state, reason, db_datetime(now), *params])
+        return Removals(marked=cursor.rowcount)

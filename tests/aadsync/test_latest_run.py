@@ -22,7 +22,7 @@ def test_page_shows_the_counts_of_the_latest_run(fake_ms, company, manager, clie
 
     # Counts that add up: the disabled account is counted once, as disabled, not also as created.
     assert ("Looked up 2 accounts: 1 created, 0 changed, 0 unchanged, 1 disabled, 0 skipped (guests or out of "
-            "scope); 0 removed (no longer in AAD).") in html
+            "scope); 0 removed or out of scope (no longer listed).") in html
 
 
 def test_an_incremental_run_counts_its_changes(fake_ms, company, manager, client):

@@ -134,8 +134,8 @@ def test_status_of_a_finished_run_shows_its_counts(manager_client, company):
     body = manager_client.get("/aad/sync/status/").json()
     assert body["run"]["active"] is False
     assert (body["run"]["created"], body["run"]["skipped"], body["run"]["duration_seconds"]) == (10, 4, 2.5)
-    assert ("10 created, 2 changed, 30 unchanged, 1 disabled, 4 skipped (guests or out of scope); 0 removed (no "
-            "longer in AAD).") in body["html"]
+    assert ("10 created, 2 changed, 30 unchanged, 1 disabled, 4 skipped (guests or out of scope); 0 removed or out "
+            "of scope (no longer listed).") in body["html"]
 
 
 def test_status_of_a_failed_run_shows_the_sentence(manager_client, company):

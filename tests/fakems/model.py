@@ -7,6 +7,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from tests.fakems.groups import Groups
+
 USER_READ_ALL = "User.Read.All"
 APPLICATION_READ_ALL = "Application.Read.All"  # lets an app read app registrations (its secrets' expiry)
 
@@ -77,6 +79,7 @@ class Tenant:
         self.changes: list[tuple[str, frozenset | None, str | None]] = []
         self.soft_deleted: dict[str, str] = {}
         self.delta_generation = 0  # bumped to make every delta token issued before it invalid
+        self.groups = Groups()
 
     @property
     def seq(self) -> int:
@@ -145,6 +148,9 @@ class Tenant:
 
     def user(self, object_id: str) -> dict:
         return self._users[object_id]
+
+    def has_user(self, object_id: str) -> bool:
+        return object_id in self._users
 
     @property
     def users(self) -> list[dict]:

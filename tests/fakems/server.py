@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import trustme
 
-from tests.fakems import admin_routes, application_routes, graph_routes, identity_routes, signin_routes
+from tests.fakems import admin_routes, application_routes, graph_routes, group_routes, identity_routes, signin_routes
 from tests.fakems.faults import AFTER, Fault, Faults
 from tests.fakems.model import USER_READ_ALL, App, Directory, Tenant
 from tests.fakems.tenantgen import generate_users
@@ -124,6 +124,7 @@ class FakeMicrosoft:
         signin_routes.register(self)
         admin_routes.register(self)
         application_routes.register(self)
+        group_routes.register(self)
         self._server: _TLSServer | None = None
         self._thread: threading.Thread | None = None
         self._tmpdir = tempfile.TemporaryDirectory(prefix="fakems-")

@@ -715,7 +715,7 @@ def test_command_prints_one_summary_line(fake_tenant, capsys):
     assert len(out) == 1
     assert out[0].startswith("cm1-vertical (full): ")
     assert out[0].startswith("cm1-vertical (full): Looked up 20 accounts: 18 created, 0 changed, 0 unchanged, "
-                             "1 disabled, 1 skipped (guests or out of scope); 0 removed (no longer in AAD); 1 pages in ")
+                             "1 disabled, 1 skipped (guests or out of scope); 0 removed or out of scope (no longer listed); 1 pages in ")
     assert out[0].endswith(" s")
 
 
