@@ -5,9 +5,9 @@ from django.contrib import admin
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
-from aadsync.models import AadSettings, AadSettingsChange, LookupHealth, SyncRun
+from aadsync.models import MAX_SCOPE_GROUPS, AadSettings, AadSettingsChange, LookupHealth, SyncRun
 from aadsync.services import Actor, aad_settings_update
-from aadsync.validators import guid_clean
+from aadsync.validators import guid_clean, guid_normalised
 
 
 class AadSettingsAdminForm(forms.ModelForm):
@@ -38,6 +38,15 @@ class AadSettingsAdminForm(forms.ModelForm):
         value = self.cleaned_data["client_id"].strip()
         return guid_clean(value, "Client ID") if value else ""
 
+    def clean_scope_groups(self) -> list:
+        """[{"id": a group's object ID, "name": ...}, ...] as the MS AAD page stores them; empty is []."""
+        value = self.cleaned_data.get("scope_groups") or []
+        if not isinstance(value, list) or len(value) > MAX_SCOPE_GROUPS or not all(
+                isinstance(group, dict) and guid_normalised(group.get("id")) for group in value):
+            raise forms.ValidationError(f"A list of at most {MAX_SCOPE_GROUPS} groups, each {{\"id\": object ID, "
+                                        "\"name\": its name}.")
+        return [{"id": guid_normalised(group["id"]), "name": str(group.get("name") or group["id"])}
+                for group in value]
     def clean(self) -> dict:
         super().clean()
         cleaned = self.cleaned_data

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from aadsync.errors import SyncError, minutes
 from aadsync.models import AadSettings, SyncRun
+from aadsync.retention import account_changes_prune
 from aadsync.runs import SyncAlreadyRunning, sync_run_create, sync_runs_end, sync_time_limits
 from aadsync.schedule import next_run_after, quarantine_schedule
 from aadsync.services import aad_schedule, aad_settings_get
@@ -37,6 +38,7 @@ class DispatchResult:
     reaped: int = 0  # runs marked failed because their worker died or never took them
     requeued: int = 0  # queued runs whose message was lost (e.g. the broker restarted), sent again
     scheduled: int = 0  # companies that used look-ups but had no next run time yet
+    pruned: int = 0  # account lines of runs older than AAD_CHANGE_LOG_DAYS, deleted
 
 
 def one_time_sync_blocker(*, settings_row: AadSettings) -> str:
@@ -51,12 +53,13 @@ def one_time_sync_blocker(*, settings_row: AadSettings) -> str:
     return ""
 
 
-def sync_one_time_request(*, company: Company, person: Person | None) -> SyncRun:
-    """Queue a One-time Sync. Raises SyncUnavailable, or SyncAlreadyRunning while one is queued or running."""
+def sync_one_time_request(*, company: Company, person: Person | None, preview: bool = False) -> SyncRun:
+    """Queue a One-time Sync, or a Preview of one (reads Microsoft as a look-up would, writes nothing to the
+    directory). Raises SyncUnavailable, or SyncAlreadyRunning while a look-up or preview is queued or running."""
     reason = one_time_sync_blocker(settings_row=aad_settings_get(company=company))
     if reason:
-        raise SyncUnavailable(reason)
-    run = sync_run_create(company=company, trigger=SyncRun.Trigger.ONE_TIME, requested_by=person)
+        raise SyncUnavailable(reason.replace("One-time Sync", "Preview") if preview else reason)
+    run = sync_run_create(company=company, trigger=SyncRun.Trigger.ONE_TIME, requested_by=person, preview=preview)
     transaction.on_commit(partial(sync_runs_publish, [run.pk]))
     return run
 
@@ -99,7 +102,8 @@ def sync_due_dispatch(*, now: datetime | None = None, batch_size: int = CLAIM_BA
         if claimed < batch_size:
             break
     result.scheduled = _schedule_unscheduled(now=now)
-    if result.claimed or result.reaped or result.requeued or result.scheduled:
+    result.pruned = account_changes_prune(now=now)
+    if result.claimed or result.reaped or result.requeued or result.scheduled or result.pruned:
         logger.info("Dispatcher: %s", result)
     return result
 

@@ -39,6 +39,10 @@ SENTENCES = {
         "permissions, add Microsoft Graph > Application permissions > GroupMember.Read.All, and click \u201cGrant "
         "admin consent\u201d; or set the look-up scope back to All users."
     ),
+    "groups_need_settings": (
+        "Save the Tenant ID, Client ID and Secret Code first, then choose the groups: the portal asks Microsoft for "
+        "them with the saved app registration."
+    ),
     "group_not_found": (
         "Microsoft found no group {group} in the tenant (it was deleted, or its object ID is wrong). Click Modify, "
         "remove it from the look-up's groups or pick it again, and save."

@@ -1,13 +1,34 @@
 """The MS AAD settings form: validation only; saving goes through aadsync.services."""
 from django import forms
 
-from aadsync.models import AadSettings
-from aadsync.validators import guid_clean
+from aadsync.models import MAX_SCOPE_GROUPS, AadSettings
+from aadsync.validators import guid_clean, guid_normalised
 
 AZURE_HINT = "Registered in the Azure AD Portal"
 USAGE_CHOICES = [("use", "Use"), ("not-use", "Not Use")]
 EXPIRY_HINT = ("Read from Microsoft when the app may (permission Application.Read.All); otherwise type the date the "
                "Azure portal shows under Certificates & secrets, column Expires.")
+
+
+class ScopeGroupsField(forms.CharField):
+    """The chosen groups' object IDs, one a line (the page's script fills it from a search by name)."""
+
+    def clean(self, value) -> list[str]:
+        text = super().clean(value) or ""
+        ids: list[str] = []
+        for part in text.replace(",", "\n").split():
+            guid = guid_normalised(part)
+            if guid is None:
+                raise forms.ValidationError(
+                    f"“{part[:60]}” is not a group's object ID (a GUID): pick the groups with the search box, or "
+                    "copy each group's Object ID from the Azure portal (Groups > the group > Overview).",
+                    code="group_id")
+            if guid not in ids:
+                ids.append(guid)
+        if len(ids) > MAX_SCOPE_GROUPS:
+            raise forms.ValidationError(f"Choose at most {MAX_SCOPE_GROUPS} groups ({len(ids)} chosen).",
+                                        code="too_many_groups")
+        return ids
 
 
 def _two_digit_choices(upper: int) -> list[tuple[int, str]]:
@@ -39,6 +60,13 @@ class AadSettingsForm(forms.Form):
     exec_minute = forms.TypedChoiceField(label="Min", choices=_two_digit_choices(59), coerce=int)
     exec_second = forms.TypedChoiceField(label="Sec", choices=_two_digit_choices(59), coerce=int)
     include_guests = forms.BooleanField(label="Include guest accounts", required=False)
+    scope = forms.ChoiceField(label="Look-up scope", choices=AadSettings.Scope.choices, widget=forms.RadioSelect,
+                              required=False)  # absent (an older form, the admin's import): All users
+    scope_groups = ScopeGroupsField(
+        label="Groups", required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text=f"Up to {MAX_SCOPE_GROUPS} security or Microsoft 365 groups; members of nested groups count too.",
+    )
     secret_expires_on = forms.DateField(
         label="Secret expires on",
         required=False,
@@ -68,9 +96,13 @@ class AadSettingsForm(forms.Form):
     def initial_from(cls, row: AadSettings) -> dict:
         initial = {name: getattr(row, name) for name in AadSettings.EDITABLE_FIELDS}
         initial["use_lookup"] = "use" if row.use_lookup else "not-use"
+        initial["scope_groups"] = "\n".join(group["id"] for group in row.scope_groups)
         if row.secret_expires_at is not None:
             initial["secret_expires_on"] = row.secret_expires_at.astimezone(row.company.tzinfo).date()
         return initial
+
+    def clean_scope(self) -> str:
+        return self.cleaned_data["scope"] or AadSettings.Scope.ALL
 
     def clean_tenant_id(self):
         value = self.cleaned_data["tenant_id"].strip()
@@ -90,6 +122,9 @@ class AadSettingsForm(forms.Form):
             if not cleaned.get("secret") and not self.has_secret and not self.kept_secret:
                 self.add_error("secret",
                                "Paste the client secret value: it is required the first time Usage is set to Use.")
+        groups = cleaned.get("scope_groups")
+        if cleaned.get("scope") == AadSettings.Scope.GROUPS and groups is not None and not groups:
+            self.add_error("scope_groups", "Choose at least one group, or set the look-up scope to All users.")
         return cleaned
 
     def settings_data(self) -> dict:

@@ -51,7 +51,8 @@ class SyncAlreadyRunning(Exception):
         super().__init__("A look-up for this company is already running; wait for it to finish.")
 
 
-def sync_run_create(*, company: Company, trigger: str, requested_by: Person | None = None) -> SyncRun:
+def sync_run_create(*, company: Company, trigger: str, requested_by: Person | None = None,
+                    preview: bool = False) -> SyncRun:
     """A new queued run. The partial unique index makes this safe across processes."""
     # Read first, outside a transaction: on SQLite a running sync holds the write lock for its whole run, so
     # the INSERT below would wait for it to finish instead of reporting "already running".
@@ -60,7 +61,7 @@ def sync_run_create(*, company: Company, trigger: str, requested_by: Person | No
         raise SyncAlreadyRunning(active)
     try:
         with transaction.atomic():
-            return SyncRun.objects.create(company=company, trigger=trigger, requested_by=requested_by)
+            return SyncRun.objects.create(company=company, trigger=trigger, requested_by=requested_by, preview=preview)
     except IntegrityError:
         active = SyncRun.objects.filter(company=company, status__in=SyncRun.ACTIVE_STATUSES).first()
         raise SyncAlreadyRunning(active) from None

@@ -1,7 +1,7 @@
 """Reads about look-ups: the latest run's live status for the MS AAD page, and the sync history."""
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from aadsync.models import SyncRun
+from aadsync.models import AccountChange, SyncRun
 from aadsync.runs import sync_run_progress
 from directory.models import Company
 
@@ -37,3 +37,11 @@ def sync_run_status(*, run: SyncRun | None) -> dict | None:
 
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
+
+
+def account_changes(*, run: SyncRun, search: str = "") -> QuerySet[AccountChange]:
+    """A run's account lines in the order written, those whose name or user principal name contains `search`."""
+    lines = AccountChange.objects.filter(run=run).order_by("id")
+    if search:
+        lines = lines.filter(Q(name__icontains=search) | Q(user_principal_name__icontains=search))
+    return lines

@@ -190,6 +190,8 @@ AAD_GRAPH_MAX_RETRIES = int(os.environ.get("AAD_GRAPH_MAX_RETRIES", "5"))
 AAD_GRAPH_MAX_RETRY_SECONDS = float(os.environ.get("AAD_GRAPH_MAX_RETRY_SECONDS", "120"))
 AAD_HTTP_TIMEOUT = (10.0, 60.0)
 AAD_REMOVAL_HOLD_PERCENT = int(os.environ.get("AAD_REMOVAL_HOLD_PERCENT", "20"))
+# Days each look-up's account lines (Sync History > a run's page) are kept; older ones are pruned by the dispatcher.
+AAD_CHANGE_LOG_DAYS = int(os.environ.get("AAD_CHANGE_LOG_DAYS", "90"))
 
 # Celery (see cmportal/celery.py). Unset broker: kombu's filesystem transport under var/.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")

@@ -67,7 +67,7 @@ def _deadline() -> float:
     return time.monotonic() + soft - min(WRITE_PHASE_RESERVE, soft / 10)
 
 
-def _sync(run: SyncRun, *, allow_removals: bool, client: GraphClient | None) -> Counts:
+def _sync(run: SyncRun, *, allow_removals: bool, client: GraphClient | None, full: bool = False) -> Counts:
     company = run.company
     credentials, settings_row = _credentials(company)
     progress = ProgressPublisher(run)
@@ -76,7 +76,8 @@ def _sync(run: SyncRun, *, allow_removals: bool, client: GraphClient | None) -> 
     source = source_for(client, scope=settings_row.scope, groups=settings_row.scope_groups)
     key = delta_key(credentials, include_guests=settings_row.include_guests, scope=source.scope_key)
     stored_link = settings_row.delta_link
-    start_link = stored_link if stored_link and settings_row.delta_for == key and source.incremental else ""
+    usable = stored_link and settings_row.delta_for == key and source.incremental and not full
+    start_link = stored_link if usable else ""
     run.mode = SyncRun.Mode.INCREMENTAL if start_link else SyncRun.Mode.FULL
     SyncRun.objects.filter(pk=run.pk).update(mode=run.mode)  # the history shows it while running
     try:
@@ -125,7 +126,8 @@ def _failed(run: SyncRun, sentence: str) -> SyncRun:
                         results={"mode": run.mode})
 
 
-def sync_run_execute(*, run: SyncRun, allow_removals: bool = False, client: GraphClient | None = None) -> SyncRun:
+def sync_run_execute(*, run: SyncRun, allow_removals: bool = False, client: GraphClient | None = None,
+                     full: bool = False) -> SyncRun:
     """Execute a queued run: mark it running, sync, and end it succeeded (counts) or failed (a sentence).
 
     The run reads only the changes since the last one (mode incremental) when a change position (deltaLink)
@@ -141,7 +143,7 @@ def sync_run_execute(*, run: SyncRun, allow_removals: bool = False, client: Grap
         return run
     slug = run.company.slug
     try:
-        counts = _sync(run, allow_removals=allow_removals, client=client)
+        counts = _sync(run, allow_removals=allow_removals, client=client, full=full)
     except SyncError as error:
         logger.warning("Look-up %s of %s failed: %s", run.pk, slug, error.code)
         return _failed(run, error.sentence)
@@ -174,10 +176,15 @@ def _database_failure_record(run: SyncRun) -> SyncRun:
 
 
 def sync_company_now(*, company: Company, trigger: str, requested_by: Person | None = None,
-                     allow_removals: bool = False, full: bool = False, client: GraphClient | None = None) -> SyncRun:
+                     allow_removals: bool = False, full: bool = False, preview: bool = False,
+                     client: GraphClient | None = None) -> SyncRun:
     """Create a run and execute it here (raises SyncAlreadyRunning when one is queued or running).
-    `full` drops the stored change position first, so the run reads the full listing."""
-    run = sync_run_create(company=company, trigger=trigger, requested_by=requested_by)
+    `full` drops the stored change position first, so the run reads the full listing; `preview` writes nothing to
+    the directory (it keeps the change position as it is, and `full` then only reads in full)."""
+    run = sync_run_create(company=company, trigger=trigger, requested_by=requested_by, preview=preview)
+    if full and preview:
+        SyncRun.objects.filter(pk=run.pk).update(mode=SyncRun.Mode.FULL)
+        return sync_run_execute(run=run, allow_removals=allow_removals, client=client, full=True)
     if full:
         delta_link_drop(company=company)
     return sync_run_execute(run=run, allow_removals=allow_removals, client=client)

@@ -42,16 +42,19 @@ def _max_length(name: str) -> int:
 
 
 MAX_LENGTHS = {name: _max_length(name) for name in TEXT_FIELDS}
-# Which Graph property sets which of the seven synced fields (shown on the MS AAD page); the rest are derived.
-GRAPH_SOURCES = {
-    "user_principal_name": "userPrincipalName",
-    "object_id": "id",
-    "first_name": "givenName",
-    "last_name": "surname",
-    "email": "mail",
-    "office_phone": "businessPhones",
-    "mobile_phone": "mobilePhone",
-}
+# The seven fields the product keeps of an AAD account, as the MS AAD article names them, and the Graph property
+# each comes from (the MS AAD page shows this table); the guest flag and the AAD state are derived.
+SYNCED_FROM_GRAPH = (
+    ("User Principal Name", "user_principal_name", "userPrincipalName"),
+    ("Object ID", "object_id", "id"),
+    ("First Name", "first_name", "givenName"),
+    ("Last Name", "last_name", "surname"),
+    ("E-mail", "email", "mail"),
+    ("Office Phone", "office_phone", "businessPhones[0]"),
+    ("Mobile Phone", "mobile_phone", "mobilePhone"),
+)
+GRAPH_SOURCES = {field: source.removesuffix("[0]") for _, field, source in SYNCED_FROM_GRAPH}
+FIELD_LABELS = {field: label for label, field, _ in SYNCED_FROM_GRAPH} | {"is_guest": "Guest"}
 _UPN, _FIRST, _LAST, _MAIL, _OFFICE, _MOBILE = (MAX_LENGTHS[name] for name in TEXT_FIELDS)
 _MERGED = [(ContactRow._fields.index(field), GRAPH_SOURCES[field]) for field in TEXT_FIELDS]
 

@@ -20,6 +20,8 @@ from directory.permissions import manager_required
 logger = logging.getLogger(__name__)
 HISTORY_PAGE_SIZE = 25
 QUEUED = "One-time Sync queued: the look-up starts as soon as a worker takes it."
+PREVIEW_QUEUED = ("Preview queued: it reads Microsoft as a look-up would and shows what it would change, changing "
+                  "nothing.")
 
 
 def _status_payload(request, run) -> dict:
@@ -40,16 +42,19 @@ def _wants_json(request) -> bool:
 @manager_required
 @require_POST
 def one_time_sync(request):
-    """Queue a One-time Sync. Answers JSON for the page's script (202, or 409 with the reason), else redirects."""
+    """Queue a One-time Sync (or, with preview=1, a Preview). Answers JSON for the page's script (202, or 409 with
+    the reason), else redirects."""
     company = request.user.company
+    preview = request.POST.get("preview") == "1"
     run: SyncRun | None
     try:
-        if request.POST.get("full") == "1":  # "Full re-sync": forget the change position first
+        if request.POST.get("full") == "1" and not preview:  # "Full re-sync": forget the change position first
             delta_link_drop(company=company)
-        run = sync_one_time_request(company=company, person=request.user)
+        run = sync_one_time_request(company=company, person=request.user, preview=preview)
         run.refresh_from_db()  # queued, or failed already if the broker could not take it
-        message, status, level = QUEUED, 202, messages.INFO
-        logger.info("One-time Sync %s of %s requested by %s", run.pk, company.slug, request.user)
+        message, status, level = PREVIEW_QUEUED if preview else QUEUED, 202, messages.INFO
+        logger.info("%s %s of %s requested by %s", "Preview" if preview else "One-time Sync", run.pk, company.slug,
+                    request.user)
     except SyncAlreadyRunning as error:
         run, message, status, level = error.active, str(error), 409, messages.WARNING
     except SyncUnavailable as error:

@@ -1,15 +1,19 @@
 """The MS AAD settings page of the CM portal: view, Modify/Save (checked with Microsoft first), Test connection."""
+import json
 import logging
 
 from django.conf import settings
 from django.contrib import messages
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aadsync.connection import CONNECTED, aad_connection_test, aad_settings_verify, expiry_after_save
 from aadsync.dispatch import one_time_sync_blocker
+from aadsync.errors import SyncError
 from aadsync.expiry import expiry_status
 from aadsync.forms import AadSettingsForm
 from aadsync.link_hint import linkable_users_after
@@ -18,7 +22,9 @@ from aadsync.microsoft.check import CheckResult
 from aadsync.microsoft.clouds import current_cloud
 from aadsync.models import LookupHealth, SyncRun
 from aadsync.redirect_uri import signin_redirect_uri
+from aadsync.scope import scope_groups_for_save, scope_groups_search
 from aadsync.services import Actor, aad_settings_get, aad_settings_update
+from aadsync.sync.mapping import SYNCED_FROM_GRAPH
 from aadsync.views.kept_form import (
     FIELD,
     credentials_digest,
@@ -30,6 +36,7 @@ from directory.permissions import manager_required
 
 logger = logging.getLogger(__name__)
 CHANGES_SHOWN = 10
+MAPPING = [(label, source) for label, _field, source in SYNCED_FROM_GRAPH]
 SAVE_UNCHECKED = "save-unchecked"  # the form's second choice when Microsoft could not confirm the credentials
 UNCHECKED_NOTE = "Saved without checking: Microsoft could not confirm the credentials at the time."
 UNCONFIRMED_INTRO = "Microsoft could not confirm these settings right now."
@@ -61,8 +68,19 @@ def _page_context(request, row, form, editing: bool, **extra) -> dict:
         "expiry_problem": PROBLEMS.get(row.secret_expiry_problem, "") if row.use_lookup or row.is_complete else "",
         "health": LookupHealth.objects.filter(company=company).first(),
         "kept_field": FIELD,
+        "mapping": MAPPING,
+        "scope_groups_json": json.dumps(_shown_groups(row, form)),
         **extra,
     }
+
+
+def _shown_groups(row, form) -> list[dict]:
+    """The groups the picker starts with: those posted (named as saved where known), else the saved ones."""
+    names = {group["id"]: group.get("name") or group["id"] for group in row.scope_groups}
+    if form.is_bound:
+        ids = [part.strip().lower() for part in form.data.get("scope_groups", "").replace(",", "\n").split()]
+        return [{"id": group_id, "name": names.get(group_id, group_id)} for group_id in ids if group_id][:40]
+    return list(row.scope_groups)
 
 
 def _again(request, row, form, *, secret: str, unconfirmed: str = ""):
@@ -124,6 +142,11 @@ def _save(request, row):
             # A secret Microsoft refused is not worth keeping: the error says to paste another.
             keep = "" if check.field == "secret" else secret
             return _again(request, row, form, secret=keep, unconfirmed=digest if check.unconfirmed else "")
+    try:
+        data["scope_groups"] = scope_groups_for_save(row=row, data=data, secret=secret)
+    except SyncError as error:
+        form.add_error("scope_groups", error.sentence)
+        return _again(request, row, form, secret=secret)
     expiry = expiry_after_save(row=row, typed=form.cleaned_data["secret_expires_on"], secret_new=bool(secret),
                                check=check, now=timezone.now())
     changed = aad_settings_update(company=company, data=data, secret=secret, actor=Actor(person=request.user),
@@ -142,6 +165,18 @@ def _save(request, row):
     else:
         messages.info(request, "Nothing changed.")
     return redirect("aad-settings")
+
+
+@never_cache
+@manager_required
+@require_GET
+def aad_groups_search(request):
+    """?q=name -> {"groups": [{id, name, kind}]} or {"error": sentence}: the Modify form's group picker."""
+    try:
+        groups = scope_groups_search(company=request.user.company, text=request.GET.get("q", "")[:100])
+    except SyncError as error:
+        return JsonResponse({"error": error.sentence}, status=409)
+    return JsonResponse({"groups": groups})
 
 
 @manager_required

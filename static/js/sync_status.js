@@ -3,9 +3,9 @@
 (function () {
   "use strict";
   var box = document.getElementById("latest-run");
-  var form = document.getElementById("one-time-sync-form");
+  var forms = document.querySelectorAll("form[data-run-form]");  // One-time Sync and Preview
   var note = document.getElementById("sync-message");
-  if (!box || !form || !note) { return; }
+  if (!box || !forms.length || !note) { return; }
   var statusUrl = box.getAttribute("data-status-url");
   var POLL_MS = 1000;
   var timer = null;
@@ -52,9 +52,9 @@
     if (timer === null) { timer = window.setTimeout(poll, ms); }
   }
 
-  form.addEventListener("submit", function (event) {
+  Array.prototype.forEach.call(forms, function (form) { form.addEventListener("submit", function (event) {
     event.preventDefault();
-    var button = document.querySelector("[form='one-time-sync-form']");
+    var button = document.querySelector("[form='" + form.id + "']");
     if (button) { button.disabled = true; }  // one request at a time; enabled again when it answers
     fetch(form.action, {
       method: "POST",
@@ -75,7 +75,7 @@
       .then(function () {
         if (button) { button.disabled = false; }
       });
-  });
+  }); });
 
   if (box.getAttribute("data-active") === "true") { later(POLL_MS); }
 })();

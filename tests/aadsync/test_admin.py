@@ -89,7 +89,8 @@ def test_the_admin_normalises_a_guid_typed_in_capitals(operator_client, configur
 def test_the_admin_adds_settings_for_a_company_through_the_service(operator_client, company):
     response = operator_client.post("/admin/aadsync/aadsettings/add/", {
         "company": company.pk, "use_lookup": "on", "tenant_id": GUID_T, "client_id": GUID_C, "secret": SECRET,
-        "period": "daily", "weekday": 0, "month_day": 1, "exec_hour": 2, "exec_minute": 0, "exec_second": 0})
+        "period": "daily", "weekday": 0, "month_day": 1, "exec_hour": 2, "exec_minute": 0, "exec_second": 0,
+        "scope": "all"})
     assert response.status_code == 302, response.content.decode()[:2000]
     row = AadSettings.objects.get(company=company)
     assert row.use_lookup and aad_secret_plain(settings_row=row) == SECRET and row.next_run_at is not None
@@ -99,6 +100,7 @@ def test_the_admin_adds_settings_for_a_company_through_the_service(operator_clie
 def test_use_without_a_secret_is_refused_in_the_admin(operator_client, company):
     response = operator_client.post("/admin/aadsync/aadsettings/add/", {
         "company": company.pk, "use_lookup": "on", "tenant_id": GUID_T, "client_id": GUID_C,
-        "period": "daily", "weekday": 0, "month_day": 1, "exec_hour": 2, "exec_minute": 0, "exec_second": 0})
+        "period": "daily", "weekday": 0, "month_day": 1, "exec_hour": 2, "exec_minute": 0, "exec_second": 0,
+        "scope": "all"})
     assert response.status_code == 200 and "Paste the client secret value" in response.content.decode()
     assert not AadSettings.objects.filter(company=company).exists()

@@ -38,6 +38,8 @@ def test_valid_input_cleans_to_typed_values():
         "exec_minute": 0,
         "exec_second": 0,
         "include_guests": False,
+        "scope": "all",
+        "scope_groups": [],
     }
 
 

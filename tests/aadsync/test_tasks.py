@@ -83,7 +83,8 @@ def test_dispatch_task_reports_what_it_did(company, published, django_capture_on
     configure(company, next_run_at=timezone.now() - timedelta(seconds=1))
     with django_capture_on_commit_callbacks(execute=True):
         result = tasks.dispatch_due_task.apply().get()
-    assert result == {"claimed": 1, "queued": 1, "already_running": 0, "reaped": 0, "requeued": 0, "scheduled": 0}
+    assert result == {"claimed": 1, "queued": 1, "already_running": 0, "reaped": 0, "requeued": 0, "scheduled": 0,
+                      "pruned": 0}
     assert published == [SyncRun.objects.get(company=company).pk]
 
 

@@ -6,8 +6,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from aadsync.connection import CONNECTED, aad_settings_verify, credentials_need_check, expiry_after_save
+from aadsync.errors import SyncError
 from aadsync.forms import AadSettingsForm
 from aadsync.models import AadSettings
+from aadsync.scope import scope_groups_for_save
 from aadsync.services import Actor, aad_settings_get, aad_settings_update
 from directory.models import Company
 
@@ -39,6 +41,10 @@ class Command(BaseCommand):
         parser.add_argument("--include-guests", action=argparse.BooleanOptionalAction, help="also sync guest accounts")
         parser.add_argument("--secret-expires-on", metavar="YYYY-MM-DD",
                             help="the secret's expiry date from the Azure portal (when the app may not read it)")
+        scope = parser.add_mutually_exclusive_group()
+        scope.add_argument("--groups", metavar="ID[,ID...]",
+                           help="look up only the members of these groups (their object IDs; nested groups count)")
+        scope.add_argument("--all-users", action="store_true", help="look up every user of the tenant (the default)")
         parser.add_argument("--no-verify", action="store_true",
                             help="save without asking Microsoft first whether the credentials work (recorded)")
         usage = parser.add_mutually_exclusive_group()
@@ -60,6 +66,10 @@ class Command(BaseCommand):
                 data[name] = opts[name]
         if opts["time"]:
             data["exec_hour"], data["exec_minute"], data["exec_second"] = parse_time(opts["time"])
+        if opts["groups"]:
+            data["scope"], data["scope_groups"] = "groups", opts["groups"].replace(",", "\n")
+        elif opts["all_users"]:
+            data["scope"], data["scope_groups"] = "all", ""
         if opts["secret_expires_on"]:
             data["secret_expires_on"] = opts["secret_expires_on"]
         secret = ""
@@ -84,10 +94,16 @@ class Command(BaseCommand):
                     if check.unconfirmed else ""
                 raise CommandError(f"Nothing saved. {check.error.sentence}{hint}")
         unchecked = opts["no_verify"] and credentials_need_check(row=row, data=form.settings_data(), secret=secret)
+        settings_data = form.settings_data()
+        try:
+            settings_data["scope_groups"] = scope_groups_for_save(row=row, data=settings_data, secret=secret,
+                                                                  verify=not opts["no_verify"])
+        except SyncError as error:
+            raise CommandError(f"Nothing saved. {error.sentence}") from None
         expiry = expiry_after_save(row=row, typed=form.cleaned_data["secret_expires_on"], secret_new=bool(secret),
                                    check=check, now=timezone.now())
         changed = aad_settings_update(
-            company=company, data=form.settings_data(), secret=secret, actor=Actor(person=None, source="aadconfig"),
+            company=company, data=settings_data, secret=secret, actor=Actor(person=None, source="aadconfig"),
             expiry=expiry, note=NO_VERIFY_NOTE if unchecked else "",
         )
         summary = ", ".join(changed) + " changed." if changed else "nothing changed."

@@ -758,9 +758,15 @@ def test_a_retry_after_of_150_seconds_is_waited_out_and_shown_while_it_lasts(fak
     shown = []
 
     def sleep(seconds):
-        time.sleep(0.6)  # real time for the progress thread to publish the wait
-        # (this is the prefetch thread, whose connection cannot see the test's transaction: read the cache directly)
-        shown.append(sync_run_progress(SyncRun(pk=run.pk, queued_at=run.queued_at, status="running")))
+        # Real time for the progress thread to publish the wait. (This is the prefetch thread, whose connection
+        # cannot see the test's transaction: read the cache directly.)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            progress = sync_run_progress(SyncRun(pk=run.pk, queued_at=run.queued_at, status="running"))
+            if progress["waiting_seconds"]:
+                break
+            time.sleep(0.05)
+        shown.append(progress)
         now[0] += seconds
 
     client = GraphClient(TokenSource(Credentials(setup.tenant.tenant_id, setup.app.client_id, setup.secret)),
