@@ -34,7 +34,9 @@ def saved_credentials(row: AadSettings) -> Credentials:
 
 def scope_groups_search(*, company: Company, text: str) -> list[dict]:
     """The tenant's groups whose name matches `text`, asked with the saved credentials (SyncError on refusal)."""
-    row = AadSettings.objects.get(company=company)
+    row = AadSettings.objects.filter(company=company).first()
+    if row is None:
+        raise SyncError("groups_need_settings")
     client = _client(saved_credentials(row))
     try:
         return groups_search(client, text)
