@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from aadlogin import flow
 from aadlogin.hints import SignInRefused, company_for_hint
+from aadlogin.remembered import company_remember
 from cmportal.client_address import client_address
 from directory import throttle
 from directory.views.auth import IDP_LOGOUT_URL, home_url_for
@@ -87,4 +88,6 @@ def microsoft_callback(request: HttpRequest) -> HttpResponse:
     )
     throttle.signin_succeeded(account=person.username)
     logger.info("%s signed in with Microsoft", person.username)
-    return redirect(home_url_for(person))
+    response = redirect(home_url_for(person))
+    company_remember(response, person.company)  # the next sign-in on this browser is one click
+    return response

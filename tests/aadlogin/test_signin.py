@@ -210,3 +210,23 @@ def test_logout_after_microsoft_sign_in_offers_microsoft_sign_out(fake_ms, clien
 
 def test_ms_aad_page_shows_the_callback_url(manager_client):
     assert "http://testserver/aad/callback/" in manager_client.get("/aad/").content.decode()
+
+
+def test_the_company_is_remembered_so_the_next_sign_in_is_one_click(fake_ms, client, signin_setup, manager, company):
+    _sign_in(fake_ms, client, signin_setup.manager_user)
+    assert client.cookies["cm_signin_company"].value == company.slug
+    client.post("/logout/")
+
+    page = client.get("/login/").content.decode()
+
+    assert f"Sign in with Microsoft to {company.name}" in page
+    assert f'name="company" value="{company.slug}"' in page
+    assert _signed_in(client) is False
+    response = _sign_in(fake_ms, client, signin_setup.manager_user, params={"company": company.slug})
+    assert response.status_code == 302 and _signed_in(client)
+
+
+def test_an_unknown_remembered_company_is_ignored(client):
+    client.cookies["cm_signin_company"] = "no-such-company"
+    page = client.get("/login/").content.decode()
+    assert "Sign in with Microsoft to" not in page and 'data-testid="microsoft-signin"' in page
