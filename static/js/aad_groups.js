@@ -92,6 +92,7 @@
       var item = el("li", "list-group-item p-0");
       var button = el("button", "btn btn-link w-100 text-start px-3 py-1");
       button.type = "button";
+      button.setAttribute("aria-label", "Add " + group.name + " (" + group.kind + ")");
       button.appendChild(el("span", "", group.name));
       button.appendChild(el("span", "cm-hint ms-2", group.kind));
       button.addEventListener("click", function () { add(group); });

@@ -25,13 +25,16 @@ def test_manager_links_own_account_on_my_information(page, login_as, manager, co
     email = page.locator("#id_email")
     expect(email).to_have_value("rich@vertical.com")
     expect(email).to_have_attribute("readonly", "")
-    expect(page.locator("#id_name")).not_to_have_attribute("readonly", "")
+    name = page.locator("#id_name")  # AAD wins: the manager's name becomes the account's, as every look-up keeps it
+    expect(name).to_have_value("Rich Kang")
+    expect(name).to_have_attribute("readonly", "")
     screenshot(page, "my-information-aad-picked")
     page.get_by_role("button", name="Save").click()
 
     expect(page.get_by_role("status").first).to_contain_text("My Information saved.")
     expect(page.get_by_test_id("my-aad")).to_have_text("rich@vertical.onmicrosoft.com")
-    assert Person.objects.get(pk=manager.pk).aad_contact == mine
+    saved = Person.objects.get(pk=manager.pk)
+    assert (saved.aad_contact, saved.display_name) == (mine, "Rich Kang")
 
 
 def test_name_over_24_characters_is_refused_next_to_the_field(page, login_as, manager):

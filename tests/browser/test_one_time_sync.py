@@ -1,5 +1,5 @@
 """One-time Sync in chromium against a real Celery worker: the status moves from queued through running (pages
-read, users applied) to the final counts without a page reload, a second click says "already running", and
+and accounts read from Microsoft) to the final counts without a page reload, a second click says "already running", and
 the run shows in the sync history. On Redis and on the embedded filesystem broker."""
 import re
 
@@ -43,20 +43,22 @@ def test_one_time_sync_shows_live_status_then_counts_and_the_run_in_history(
     message = page.get_by_test_id("sync-message")
     expect(message).to_contain_text("One-time Sync queued")
     progress = page.get_by_test_id("run-progress")
-    expect(progress).to_contain_text(re.compile(r"Running: [1-9]\d* pages? read, [1-9]\d* users? applied"), timeout=15_000)
+    expect(progress).to_contain_text(re.compile(r"Reading from Microsoft: [1-9]\d* pages?, [1-9][\d,]* accounts? read"),
+                                     timeout=15_000)
     expect(page.get_by_test_id("run-status")).to_have_text("Running")
 
     button.click()  # while it runs
     expect(message).to_contain_text("already running")
 
     counts = page.get_by_test_id("run-counts")
-    expect(counts).to_contain_text(re.compile(r"\d+ created, 0 updated, 0 unchanged"), timeout=30_000)
+    expect(counts).to_contain_text(re.compile(r"Looked up 1,000 accounts: \d+ created, 0 changed, 0 unchanged"),
+                                   timeout=30_000)
     expect(page.get_by_test_id("run-status")).to_have_text("Succeeded")
     expect(message).to_have_text("The look-up finished: the counts are below.")
     assert page.evaluate("window.samePage") is True
     run = SyncRun.objects.get(company=company)
     assert (run.trigger, run.status, run.requested_by_id) == ("one-time", "succeeded", manager.pk)
-    assert run.created + run.skipped == 1000 and run.pages_read == 10
+    assert run.looked_up == 1000 == run.created + run.disabled + run.skipped and run.pages_read == 10
     assert f"{run.created} created" in counts.inner_text()
     screenshot(page, f"one-time-sync-{request.node.callspec.id}")
 
