@@ -101,6 +101,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "aadlogin.remembered.remembered_company_context",
+                "cmportal.context_processors.demo",
             ],
         },
     },
@@ -185,6 +186,18 @@ if AAD_CLOUD not in CLOUDS:
     raise ImproperlyConfigured(f"AAD_CLOUD must be one of {', '.join(CLOUDS)} (got {AAD_CLOUD!r}).")
 AAD_AUTHORITY_HOST = os.environ.get("AAD_AUTHORITY_HOST", CLOUDS[AAD_CLOUD].authority_host).rstrip("/")
 GRAPH_API_URL = os.environ.get("GRAPH_API_URL", CLOUDS[AAD_CLOUD].graph_url).rstrip("/")
+# Demo mode (bin/run, unless --no-demo): Microsoft is the offline demo Microsoft that bin/run starts beside the
+# portal (tests/fakems/demo.py) and whose address it exports in AAD_AUTHORITY_HOST and GRAPH_API_URL. Only its demo
+# tenant can be configured (aadsync/forms.py), `manage.py demo` refuses other tenants, and pages say "Demo mode".
+DEMO_MODE = env_bool("CMPORTAL_DEMO", False)
+DEMO_TENANT_ID = os.environ.get("CMPORTAL_DEMO_TENANT_ID", "").strip().lower()
+DEMO_ACCOUNT = os.environ.get("CMPORTAL_DEMO_ACCOUNT", "")  # the demo Microsoft account linked to the demo manager
+DEMO_SIGNIN_ORIGIN = os.environ.get("CMPORTAL_DEMO_SIGNIN_ORIGIN", "")  # its sign-in pages for browsers (plain http)
+if DEMO_MODE and (not DEBUG or not DEMO_TENANT_ID):
+    raise ImproperlyConfigured(
+        "CMPORTAL_DEMO is bin/run's offline demo: it needs DJANGO_DEBUG on and CMPORTAL_DEMO_TENANT_ID "
+        "(bin/run sets both). Unset CMPORTAL_DEMO to talk to Microsoft."
+    )
 # Sync engine bounds (aadsync/graph.py, aadsync/sync.py): retries of one Graph request, request timeouts
 # (connect, read) and the share of synced entries one run may mark removed before it holds them back.
 AAD_GRAPH_MAX_RETRIES = int(os.environ.get("AAD_GRAPH_MAX_RETRIES", "5"))

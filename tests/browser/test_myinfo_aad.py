@@ -37,6 +37,23 @@ def test_manager_links_own_account_on_my_information(page, login_as, manager, co
     assert (saved.aad_contact, saved.display_name) == (mine, "Rich Kang")
 
 
+def test_a_full_name_longer_than_24_characters_is_cut_and_said_so(page, login_as, manager, company):
+    synced_contact(company, "Maximilian Alexander", "Wolfeschlegelsteinhausen", email="max@vertical.com",
+                   upn="max@vertical.onmicrosoft.com")
+    login_as(manager, PASSWORD)
+    page.goto("/my-information/?mode=edit")
+    page.get_by_role("combobox", name="AAID ID").fill("maxim")
+    page.get_by_role("option", name="Maximilian Alexander").click()
+    expect(page.locator("#id_name")).to_have_value("Maximilian Alexander Wol")  # 24 characters, trimmed
+    expect(page.locator("#id_name_helptext")).to_have_text(
+        "Cut to 24 characters from AAD's full name “Maximilian Alexander Wolfeschlegelsteinhausen”.")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").first).to_contain_text("My Information saved.")
+    expect(page.get_by_test_id("name-cut")).to_have_text(
+        "(cut to 24 characters from AAD's full name “Maximilian Alexander Wolfeschlegelsteinhausen”)")
+    expect(page.locator(".cm-truncated")).to_have_attribute("title", "Maximilian Alexander Wolfeschlegelsteinhausen")
+
+
 def test_name_over_24_characters_is_refused_next_to_the_field(page, login_as, manager):
     login_as(manager, PASSWORD)
     page.goto("/my-information/?mode=edit")

@@ -28,7 +28,7 @@ def _form(company, **changes):
 
 
 def test_form_has_the_seed_s_fields_in_order(manager_client):
-    html = manager_client.get("/users/new/").content.decode()
+    html = manager_client.get("/users/new/").content.decode().replace("<wbr>", "")
     labels = ["Extension", "First name", "Last name", "Site", "Group Member Type", "Portal ID", "Password",
               "Confirm Password", "E-mail", "AAID ID", "Package", "User Type"]
     positions = [html.index(f">{label}") for label in labels]
@@ -63,7 +63,7 @@ def test_create_user_linked_by_object_id_or_upn_takes_aad_values(manager_client,
 
 def test_users_list_shows_users_not_managers(manager_client, phone_user, aad_account):
     person_link_aad(person=phone_user, contact=aad_account)
-    html = manager_client.get("/users/").content.decode()
+    html = manager_client.get("/users/").content.decode().replace("<wbr>", "")
     assert "27728@cm1-vertical" in html
     assert "minsu.kim@vertical.onmicrosoft.com" in html
     assert "rich@cm1-vertical</td>" not in html
@@ -72,7 +72,7 @@ def test_users_list_shows_users_not_managers(manager_client, phone_user, aad_acc
 def test_bad_input_keeps_what_was_typed_with_messages_next_to_fields(manager_client, company):
     response = manager_client.post("/users/new/", _form(company, extension="27a", password_confirm="different-1",
                                                          email="nope"))
-    html = response.content.decode()
+    html = response.content.decode().replace("<wbr>", "")
     assert response.status_code == 200
     assert 'value="Typed"' in html and 'value="27a"' in html
     assert 'id="id_extension_error"' in html
@@ -83,12 +83,12 @@ def test_bad_input_keeps_what_was_typed_with_messages_next_to_fields(manager_cli
 
 def test_password_is_required_for_a_new_user(manager_client, company):
     response = manager_client.post("/users/new/", _form(company, password="", password_confirm=""))
-    assert "Give a password." in response.content.decode()
+    assert "Give a password." in response.content.decode().replace("<wbr>", "")
 
 
 def test_extension_and_portal_id_must_be_unique(manager_client, company, make_user):
     make_user(company, login="27728", extension="27728")
-    html = manager_client.post("/users/new/", _form(company)).content.decode()
+    html = manager_client.post("/users/new/", _form(company)).content.decode().replace("<wbr>", "")
     assert "Extension 27728 is already used by 27728@cm1-vertical." in html
     assert "Portal ID 27728@cm1-vertical is taken" in html
 
@@ -96,7 +96,7 @@ def test_extension_and_portal_id_must_be_unique(manager_client, company, make_us
 def test_an_account_someone_has_is_refused_naming_them(manager_client, company, manager, aad_account):
     person_link_aad(person=manager, contact=aad_account)
     response = manager_client.post("/users/new/", _form(company, aad_contact=aad_account.object_id))
-    html = response.content.decode()
+    html = response.content.decode().replace("<wbr>", "")
     assert "already linked to manager rich@cm1-vertical" in html
     assert 'id="id_aad_contact_error"' in html
     assert not Person.objects.filter(login="27728").exists()
@@ -104,19 +104,19 @@ def test_an_account_someone_has_is_refused_naming_them(manager_client, company, 
 
 def test_an_unknown_or_foreign_account_is_refused(manager_client, company, other_company, make_synced):
     foreign = make_synced(other_company)
-    html = manager_client.post("/users/new/", _form(company, aad_contact=foreign.object_id)).content.decode()
+    html = manager_client.post("/users/new/", _form(company, aad_contact=foreign.object_id)).content.decode().replace("<wbr>", "")
     assert "No account synced from MS AAD has that object ID" in html
 
 
 def test_a_site_of_another_company_is_refused(manager_client, company, other_company):
-    html = manager_client.post("/users/new/", _form(company, site=other_company.sites.first().pk)).content.decode()
+    html = manager_client.post("/users/new/", _form(company, site=other_company.sites.first().pk)).content.decode().replace("<wbr>", "")
     assert 'id="id_site_error"' in html
 
 
 def test_edit_shows_the_current_link_and_keeps_the_password_when_blank(manager_client, company, phone_user,
                                                                        aad_account):
     person_link_aad(person=phone_user, contact=aad_account)
-    html = manager_client.get(f"/users/{phone_user.pk}/edit/").content.decode()
+    html = manager_client.get(f"/users/{phone_user.pk}/edit/").content.decode().replace("<wbr>", "")
     assert f'value="{aad_account.object_id}"' in html
     assert 'data-selected-label="Minsu Kim (minsu.kim@vertical.onmicrosoft.com)"' in html
     response = manager_client.post(f"/users/{phone_user.pk}/edit/", _form(
@@ -133,7 +133,7 @@ def test_linking_an_existing_user_whose_values_differ_shows_the_differences_firs
     data = _form(company, login="27728", first_name="Old", last_name="Kim", email="old@vertical.com",
                  aad_contact=aad_account.object_id, password="", password_confirm="")
     response = manager_client.post(f"/users/{phone_user.pk}/edit/", data)
-    html = response.content.decode()
+    html = response.content.decode().replace("<wbr>", "")
     assert response.status_code == 200
     assert 'data-testid="aad-differences"' in html
     assert "<th scope=\"row\">First name</th><td>Old</td><td>Minsu</td>" in html
@@ -184,7 +184,7 @@ def test_users_list_searches_and_paginates(manager_client, company):
                extension=f"3{n:03d}", first_name=f"F{n}", password="!")
         for n in range(55)
     ])
-    html = manager_client.get("/users/").content.decode()
+    html = manager_client.get("/users/").content.decode().replace("<wbr>", "")
     assert "Page 1 of 2" in html
-    html = manager_client.get("/users/", {"q": "3054"}).content.decode()
+    html = manager_client.get("/users/", {"q": "3054"}).content.decode().replace("<wbr>", "")
     assert "u54@cm1-vertical" in html and "u53@cm1-vertical" not in html
