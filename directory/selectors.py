@@ -1,9 +1,10 @@
 """Reads for the Company Directory, the people who log in and the AAID ID dropdown; all scoped to a company."""
 import string
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, prefetch_related_objects
 from django.db.models.functions import Coalesce, Collate, Lower
 
 from directory.linking import aad_person_values
@@ -166,6 +167,71 @@ def contact_list(*, company: Company, search: str = "", sync: str = "", sort: st
     return queryset.prefetch_related("linked_person").order_by(*order)
 
 
+# The column whose empty values an ascending sort puts after the others (descending puts them last already).
+BLANKS_LAST = {"name": "last_name", "first_name": "first_name", "email": "email", "upn": "user_principal_name"}
+
+
+class ContactListing:
+    """The directory page's rows in order, for a Paginator (count() and slices), each page as cheap as the first.
+
+    Blanks last: entries without a last name (rooms, typed-in e-mails) come after the named ones, yet the index
+    sorts '' first. As '' is the smallest value, an ascending sort is two runs of the index order: the filled rows
+    (which follow the blanks there), then the blanks; a page reads one or both with the index (no sort of the whole
+    company). Far pages: a slice in the far half of the order is read in reverse, so an OFFSET never steps over
+    more than half the directory. One query counts the rows and the blanks; a page is one query (two on the page
+    where the filled rows end and the blanks begin), and one for each of `prefetch`.
+    """
+
+    ordered = True
+
+    def __init__(self, queryset: QuerySet, *, blank_field: str | None = None, prefetch: tuple[str, ...] = ()):
+        self.queryset = queryset
+        self.blank_field = blank_field
+        self.prefetch = prefetch
+
+    @cached_property
+    def _counts(self) -> tuple[int, int]:
+        if self.blank_field is None:
+            return self.queryset.count(), 0
+        totals = self.queryset.aggregate(total=Count("pk"), blanks=Count("pk", filter=Q(**{self.blank_field: ""})))
+        return totals["total"], totals["blanks"]
+
+    def count(self) -> int:
+        return self._counts[0]
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def _slice(self, start: int, stop: int) -> list[Contact]:
+        """Positions [start, stop) of the queryset's own (index) order."""
+        total = self.count()
+        if stop <= start:
+            return []
+        if start <= total // 2:
+            return list(self.queryset[start:stop])
+        rows = list(self.queryset.reverse()[total - stop:total - start])
+        rows.reverse()
+        return rows
+
+    def __getitem__(self, item: slice) -> list[Contact]:
+        total, blanks = self._counts
+        start, stop, _ = item.indices(total)
+        filled = total - blanks
+        rows = self._slice(blanks + start, blanks + min(stop, filled)) if start < filled else []
+        if stop > filled:
+            rows += self._slice(max(start, filled) - filled, stop - filled)
+        prefetch_related_objects(rows, *self.prefetch)
+        return rows
+
+
+def contact_listing(*, company: Company, search: str = "", sync: str = "", sort: str = "name",
+                    descending: bool = False) -> ContactListing:
+    """contact_list() with blank values of the sort column last, to page through (see ContactListing)."""
+    queryset = contact_list(company=company, search=search, sync=sync, sort=sort, descending=descending)
+    return ContactListing(queryset.prefetch_related(None), blank_field=None if descending else BLANKS_LAST.get(sort),
+                          prefetch=("linked_person",))
+
+
 def contact_get_manual(*, company: Company, pk: int) -> Contact:
     """A manually entered entry of the company; synced entries follow AAD and are not editable here."""
     return Contact.objects.get(company=company, pk=pk, synced=False)
@@ -196,6 +262,7 @@ class AadAccount:
     email: str
     user_principal_name: str
     aad_state: str = Contact.AadState.ACTIVE
+    linked_to: str = ""  # who else has linked it ("27728 Anna Kim"): shown in the dropdown, never pickable
 
     @classmethod
     def from_contact(cls, contact: Contact) -> "AadAccount":
@@ -221,15 +288,26 @@ class AadAccount:
             # What a manager's Name becomes when they link this account (My Information locks it).
             "name": aad_person_values(role=Person.Role.MANAGER, first_name=self.first_name,
                                       last_name=self.last_name, email=self.email).get("display_name", ""),
+            "linked_to": self.linked_to,
+            "disabled": bool(self.linked_to),
         }
+
+
+def _holder_label(role: str, login: str, first_name: str, last_name: str, display_name: str) -> str:
+    """How the dropdown names who holds an account: "27728 Anna Kim" (a user), "manager rich (Rich Kang)"."""
+    if role == Person.Role.MANAGER:
+        return f"manager {login} ({display_name})" if display_name and display_name != login else f"manager {login}"
+    return " ".join(part for part in (login, first_name, last_name) if part)
 
 
 def aad_account_search(*, company: Company, text: str, person: Person | None = None,
                        limit: int = AAD_PICKER_LIMIT) -> tuple[list[AadAccount], bool]:
-    """Synced, active accounts nobody has linked yet (plus `person`'s own), by name/e-mail/UPN prefix.
+    """Synced, active accounts by name/e-mail/UPN prefix; those someone other than `person` has linked come with
+    `linked_to` (who holds them), for the dropdown to show disabled, so a manager sees why they cannot be picked.
 
     Matches as the directory search does: the whole text starts a field, or every word starts one. Returns at
-    most `limit` accounts in name order and whether more matched; one query, whatever the directory's size.
+    most `limit` accounts in name order and whether more matched; one query, whatever the directory's size (the
+    holder comes from a LEFT JOIN on the one-to-one link).
 
     How it stays fast: each "walk" reads one field's (company, lower(field)) index in order from the prefix
     and stops at limit + 1 accounts, so a one-letter prefix matching a third of 100,000 accounts costs as
@@ -238,12 +316,7 @@ def aad_account_search(*, company: Company, text: str, person: Person | None = N
     whole text drives walks of its own. When more than `limit` match, those shown are the ones whose
     matching field sorts first; the dropdown says so and asks for more letters.
     """
-    # NOT EXISTS rather than LEFT JOIN ... IS NULL: PostgreSQL plans it as an anti-join that can follow an
-    # index order and stop at the limit, instead of joining and sorting every account of the company.
-    free = Q(~Exists(Person.objects.filter(aad_contact=OuterRef("pk"))))
-    if person is not None and person.aad_contact_id:
-        free |= Q(pk=person.aad_contact_id)
-    offered = Contact.objects.filter(synced=True, aad_state=Contact.AadState.ACTIVE).filter(free)
+    offered = Contact.objects.filter(synced=True, aad_state=Contact.AadState.ACTIVE)
     folded = search_text(text)
     if not folded:
         queryset = offered.filter(company=company)
@@ -274,10 +347,18 @@ def aad_account_search(*, company: Company, text: str, person: Person | None = N
             queryset = Contact.objects.filter(matches)
     rows = list(
         queryset.order_by("last_name", "first_name", "id").values_list(
-            "object_id", "first_name", "last_name", "email", "user_principal_name"
+            "object_id", "first_name", "last_name", "email", "user_principal_name", "linked_person__pk",
+            "linked_person__role", "linked_person__login", "linked_person__first_name", "linked_person__last_name",
+            "linked_person__display_name",
         )[: limit + 1]
     )
-    return [AadAccount(object_id or "", *rest) for object_id, *rest in rows[:limit]], len(rows) > limit
+    own = person.pk if person is not None else None
+    accounts = [
+        AadAccount(object_id or "", first_name, last_name, email, upn,
+                   linked_to=_holder_label(*holder) if holder_pk is not None and holder_pk != own else "")
+        for object_id, first_name, last_name, email, upn, holder_pk, *holder in rows[:limit]
+    ]
+    return accounts, len(rows) > limit
 
 
 def aad_contact_resolve(*, company: Company, value: str) -> Contact | None:

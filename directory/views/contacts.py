@@ -3,8 +3,7 @@ import csv
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -18,7 +17,7 @@ from directory.selectors import (
     DIRECTORY_SORTS,
     contact_export_rows,
     contact_get_manual,
-    contact_list,
+    contact_listing,
 )
 from directory.services import CONTACT_FIELDS, contact_create, contact_delete, contact_update
 from directory.views.common import posted
@@ -40,25 +39,6 @@ COLUMNS = (
 )
 
 
-class DirectoryPaginator(Paginator):
-    """Pages from the far end are read in reverse order, so "Last" costs what "First" costs.
-
-    An OFFSET makes the database step over every row before the page; flipping the order for the second half
-    of the pages keeps the rows stepped over below half the directory.
-    """
-
-    def page(self, number):
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = min(bottom + self.per_page, self.count)
-        queryset = self.object_list
-        if bottom <= self.count // 2 or not isinstance(queryset, QuerySet) or not queryset.ordered:
-            return super().page(number)
-        rows = list(queryset.reverse()[self.count - top:self.count - bottom])
-        rows.reverse()
-        return Page(rows, number, self)
-
-
 def _parse_sort(value: str) -> tuple[str, bool]:
     descending = value.startswith("-")
     key = value.lstrip("-")
@@ -73,14 +53,14 @@ def directory_page(request):
     filters = DirectoryFilterForm(request.GET)
     params = filters.cleaned_data if filters.is_valid() else {}
     sort, descending = _parse_sort(params.get("sort") or "name")
-    queryset = contact_list(
+    listing = contact_listing(
         company=request.user.company,
         search=params.get("q", ""),
         sync=params.get("sync", ""),
         sort=sort,
         descending=descending,
     )
-    page = DirectoryPaginator(queryset, DIRECTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(listing, DIRECTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     columns = [
         {
             "title": title,

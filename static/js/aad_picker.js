@@ -1,12 +1,15 @@
 // AAID ID dropdown: turns the plain AAID ID text field into a searchable combobox (WAI-ARIA 1.2 combobox with a
 // listbox popup). "-- Direct Input --" comes first; the accounts come from the server as the manager types, 20 at
-// a time. Picking one fills the AAD-owned fields and locks them; "-- Direct Input --" unlocks them.
+// a time. Picking one fills the AAD-owned fields and locks them; "-- Direct Input --" unlocks them. Accounts someone
+// else has linked are listed disabled with who holds them ("linked to 27728 Anna Kim"): never picked, and the
+// arrow keys step over them.
 // Data from AAD only ever reaches the page through textContent / value, never as markup.
 (function () {
   "use strict";
 
   var DIRECT_LABEL = "-- Direct Input --";
   var DEBOUNCE_MS = 200;
+  var NAME_MAX = 24;  // a manager's Name (My Information) holds 24 characters
   var FIELD_LABELS = { first_name: "First name", last_name: "Last name", email: "E-mail", name: "Name" };
 
   function el(tag, className, text) {
@@ -131,9 +134,15 @@
       active = -1;
     }
 
-    function setActive(position) {
+    function setActive(position, step) {
       if (!options.length) { return; }
-      active = (position + options.length) % options.length;
+      var count = options.length;
+      var index = (position + count) % count;
+      // "-- Direct Input --" is never disabled, so this always lands on an option that can be picked.
+      for (var tries = 0; tries < count && options[index].disabled; tries += 1) {
+        index = (index + (step || 1) + count) % count;
+      }
+      active = index;
       options.forEach(function (option, i) {
         option.node.classList.toggle("active", i === active);
         option.node.setAttribute("aria-selected", i === active ? "true" : "false");
@@ -148,17 +157,23 @@
       node.id = listId + "-" + options.length;
       node.setAttribute("role", "option");
       node.setAttribute("aria-selected", "false");
+      var disabled = Boolean(account && account.disabled);
       if (account) {
         node.setAttribute("data-object-id", account.id);
         node.appendChild(el("span", "aad-option-name", (account.first_name + " " + account.last_name).trim() || account.upn));
         node.appendChild(el("span", "aad-option-detail", account.upn + (account.email && account.email !== account.upn ? " · " + account.email : "")));
+        if (disabled) {
+          node.classList.add("aad-option-taken");
+          node.setAttribute("aria-disabled", "true");
+          node.appendChild(el("span", "aad-option-holder", "linked to " + account.linked_to));
+        }
       } else {
         node.classList.add("aad-option-direct");
         node.textContent = DIRECT_LABEL;
       }
       node.addEventListener("mousedown", function (event) { event.preventDefault(); });
-      node.addEventListener("click", function () { choose(account); });
-      options.push({ account: account, node: node });
+      node.addEventListener("click", function () { if (!disabled) { choose(account); } });
+      options.push({ account: account, node: node, disabled: disabled });
       list.appendChild(node);
     }
 
@@ -167,12 +182,14 @@
       options = [];
       addOption(null);
       accounts.forEach(addOption);
+      var taken = accounts.filter(function (account) { return account.disabled; }).length;
+      var takenNote = taken ? " " + taken + (taken === 1 ? " is" : " are") + " linked to someone already and cannot be picked." : "";
       if (!accounts.length) {
-        status.textContent = "No synced, active AAD account that nobody has linked yet matches “" + input.value.trim() + "”.";
+        status.textContent = "No synced, active AAD account matches “" + input.value.trim() + "”.";
       } else if (more) {
-        status.textContent = "Showing the first " + accounts.length + " accounts; keep typing to narrow them down.";
+        status.textContent = "Showing the first " + accounts.length + " accounts; keep typing to narrow them down." + takenNote;
       } else {
-        status.textContent = accounts.length + (accounts.length === 1 ? " account matches." : " accounts match.");
+        status.textContent = accounts.length + (accounts.length === 1 ? " account matches." : " accounts match.") + takenNote;
       }
       open();
       // Typed text: the best match first, so Enter takes it. Just opened: the current choice.
@@ -217,7 +234,18 @@
 
     function fieldNamed(name) { return form.elements.namedItem(name); }
 
+    // When AAD's full name is longer than a manager's Name holds, the help text says it was cut and shows it whole.
+    var nameHelp = lockNames.indexOf("name") >= 0 ? form.querySelector("#id_name_helptext") : null;
+    var nameHelpText = nameHelp ? nameHelp.textContent : "";
+    function noteCutName(account) {
+      if (!nameHelp) { return; }
+      var full = account ? (account.first_name + " " + account.last_name).trim() : "";
+      nameHelp.textContent = full.length > NAME_MAX
+        ? "Cut to " + NAME_MAX + " characters from AAD's full name “" + full + "”." : nameHelpText;
+    }
+
     function lock(account) {
+      noteCutName(account);
       lockNames.forEach(function (name) {
         var field = fieldNamed(name);
         if (!field) { return; }
@@ -231,6 +259,7 @@
     }
 
     function unlock() {
+      noteCutName(null);
       lockNames.forEach(function (name) {
         var field = fieldNamed(name);
         if (!field) { return; }
@@ -283,14 +312,14 @@
       switch (event.key) {
         case "ArrowDown":
           event.preventDefault();
-          if (list.hidden) { scheduleSearch(); } else { setActive(active + 1); }
+          if (list.hidden) { scheduleSearch(); } else { setActive(active + 1, 1); }
           break;
         case "ArrowUp":
           event.preventDefault();
-          if (!list.hidden) { setActive(active - 1); }
+          if (!list.hidden) { setActive(active - 1, -1); }
           break;
         case "Enter":
-          if (!list.hidden && active >= 0) {
+          if (!list.hidden && active >= 0 && !options[active].disabled) {
             event.preventDefault();
             choose(options[active].account);
           }

@@ -38,9 +38,18 @@ def test_create_user_by_picking_an_aad_account(page, login_as, manager, company)
     expect(listbox).to_be_visible()
     expect(combo).to_have_attribute("aria-expanded", "true")
     options = listbox.get_by_role("option")
-    expect(options).to_have_count(3)  # Direct Input, Minsu Kim, Minji Park; never the linked Mina
+    expect(options).to_have_count(4)  # Direct Input, Minsu Kim, Minji Park, and the linked Mina: shown, disabled
     expect(options.first).to_have_text("-- Direct Input --")
-    expect(listbox).not_to_contain_text("Taken")
+    taken_option = listbox.get_by_role("option", name="Mina Taken")
+    expect(taken_option).to_have_attribute("aria-disabled", "true")
+    expect(taken_option).to_contain_text("linked to manager rich")
+    taken_option.click(force=True)  # cannot be picked (Playwright sees it disabled): the list stays open
+    expect(combo).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_label("First name")).to_have_value("typed")
+    combo.press("ArrowUp")  # from Minsu Kim to Direct Input...
+    combo.press("ArrowUp")  # ...and round to the last option that can be picked, past the disabled Mina
+    expect(listbox.get_by_role("option", name="Minji Park")).to_have_attribute("aria-selected", "true")
+    expect(taken_option).to_have_attribute("aria-selected", "false")
     listbox.get_by_role("option", name="Minsu Kim").click()
 
     first, last, email = page.get_by_label("First name"), page.get_by_label("Last name"), page.get_by_label("E-mail")

@@ -1,4 +1,5 @@
-"""The AAID ID dropdown's search endpoint and selector: synced, active, unlinked accounts by prefix, 20 at most."""
+"""The AAID ID dropdown's search endpoint and selector: synced, active accounts by prefix, 20 at most; those someone
+else linked come with who holds them, to be shown disabled."""
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,11 +29,12 @@ def test_result_rows_carry_what_the_form_fills(manager_client, aad_account):
     row = manager_client.get(URL, {"q": "minsu"}).json()["results"][0]
     assert row == {"id": aad_account.object_id, "label": "Minsu Kim (minsu.kim@vertical.onmicrosoft.com)",
                    "first_name": "Minsu", "last_name": "Kim", "email": "minsu.kim@vertical.com",
-                   "upn": "minsu.kim@vertical.onmicrosoft.com", "name": "Minsu Kim"}
+                   "upn": "minsu.kim@vertical.onmicrosoft.com", "name": "Minsu Kim", "linked_to": "",
+                   "disabled": False}
 
 
-def test_offers_only_synced_active_unlinked_accounts_of_the_company(manager_client, company, other_company,
-                                                                    make_synced, make_manual, phone_user):
+def test_offers_synced_active_accounts_of_the_company_and_names_who_holds_a_linked_one(
+        manager_client, company, other_company, make_synced, make_manual, phone_user):
     free = make_synced(company, "Kim", "Free")
     make_synced(company, "Kim", "Disabled", aad_state="disabled")
     make_synced(company, "Kim", "Removed", aad_state="removed")
@@ -40,17 +42,29 @@ def test_offers_only_synced_active_unlinked_accounts_of_the_company(manager_clie
     make_synced(other_company, "Kim", "Foreign")
     taken = make_synced(company, "Kim", "Taken")
     person_link_aad(person=phone_user, contact=taken)
-    assert _ids(manager_client.get(URL, {"q": "kim"})) == [free.object_id]
+    rows = manager_client.get(URL, {"q": "kim"}).json()["results"]
+    assert [(row["id"], row["disabled"], row["linked_to"]) for row in rows] == [
+        (free.object_id, False, ""), (taken.object_id, True, "27728 Kim Taken")]
 
 
-def test_the_person_s_own_account_is_offered_back(manager_client, company, make_synced, phone_user, manager):
+def test_an_account_a_manager_holds_is_named_as_the_manager_s(manager_client, company, make_synced, manager,
+                                                               phone_user):
+    mine = make_synced(company, "Rich", "Kang")
+    person_link_aad(person=manager, contact=mine)
+    row = manager_client.get(URL, {"q": "rich", "for": phone_user.pk}).json()["results"][0]
+    assert (row["disabled"], row["linked_to"]) == (True, "manager rich (Rich Kang)")
+
+
+def test_the_person_s_own_account_is_theirs_to_keep(manager_client, company, make_synced, phone_user, manager):
     own = make_synced(company, "Kim", "Own")
     person_link_aad(person=phone_user, contact=own)
-    assert own.object_id in _ids(manager_client.get(URL, {"q": "kim", "for": phone_user.pk}))
+    rows = {row["id"]: row for row in manager_client.get(URL, {"q": "kim", "for": phone_user.pk}).json()["results"]}
+    assert rows[own.object_id]["disabled"] is False
     mine = make_synced(company, "Kim", "Mine")
     person_link_aad(person=manager, contact=mine)
-    ids = _ids(manager_client.get(URL, {"q": "kim", "for": "me"}))
-    assert mine.object_id in ids and own.object_id not in ids
+    rows = {row["id"]: row for row in manager_client.get(URL, {"q": "kim", "for": "me"}).json()["results"]}
+    assert rows[mine.object_id]["disabled"] is False
+    assert rows[own.object_id]["disabled"] is True and rows[own.object_id]["linked_to"] == "27728 Kim Own"
 
 
 def test_for_must_be_a_user_of_the_company(manager_client, other_company, make_user, other_manager):
