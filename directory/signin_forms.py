@@ -46,6 +46,11 @@ class PortalAuthenticationForm(ThrottledAuthenticationForm):
 
     role = Person.Role.MANAGER
     wrong_portal_message = "This is the Customer Manager portal for managers. Users sign in at /cu/login/."
+    # The field is labelled ID on this page (Django's sentence would say "username").
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "Please enter a correct ID and password. Note that both fields may be case-sensitive.",
+    }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

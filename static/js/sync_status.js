@@ -9,8 +9,10 @@
   var statusUrl = box.getAttribute("data-status-url");
   var POLL_MS = 1000;
   var timer = null;
+  var queuedNote = false;  // the message says "queued": true until the run leaves the queue
 
   function say(text, level) {
+    queuedNote = false;
     note.textContent = text || "";
     note.className = text ? "mt-2 alert py-2 alert-" + level : "mt-2";
     note.hidden = !text;
@@ -32,6 +34,8 @@
         return response.json();
       })
       .then(function (data) {
+        var status = data.run ? data.run.status : "";
+        if (queuedNote && status !== "queued") { say("", "info"); }  // the status below says it started
         if (render(data)) {
           later(POLL_MS);
         } else if (data.run && data.run.status === "succeeded") {
@@ -67,6 +71,7 @@
       })
       .then(function (answer) {
         say(answer.data.message, answer.ok ? "info" : "warning");
+        queuedNote = answer.ok;
         if (answer.data.html !== undefined && render(answer.data)) { later(POLL_MS); }
       })
       .catch(function () {

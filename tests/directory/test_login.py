@@ -14,7 +14,8 @@ def test_manager_signs_in_to_cm_and_lands_on_ms_aad(client, manager):
 def test_wrong_password_is_refused_with_a_message(client, manager):
     response = client.post("/login/", {"username": "rich@cm1-vertical", "password": "nope-nope"})
     assert response.status_code == 200
-    assert "Please enter a correct" in response.content.decode()
+    assert "Please enter a correct ID and password" in response.content.decode()
+    assert "correct username" not in response.content.decode()  # the field is labelled ID
     assert "_auth_user_id" not in client.session
 
 
