@@ -193,10 +193,10 @@ DEMO_MODE = env_bool("CMPORTAL_DEMO", False)
 DEMO_TENANT_ID = os.environ.get("CMPORTAL_DEMO_TENANT_ID", "").strip().lower()
 DEMO_ACCOUNT = os.environ.get("CMPORTAL_DEMO_ACCOUNT", "")  # the demo Microsoft account linked to the demo manager
 DEMO_SIGNIN_ORIGIN = os.environ.get("CMPORTAL_DEMO_SIGNIN_ORIGIN", "")  # its sign-in pages for browsers (plain http)
-if DEMO_MODE and (not DEBUG or not DEMO_TENANT_ID):
+if DEMO_MODE and (PRODUCTION or not DEMO_TENANT_ID):
     raise ImproperlyConfigured(
-        "CMPORTAL_DEMO is bin/run's offline demo: it needs DJANGO_DEBUG on and CMPORTAL_DEMO_TENANT_ID "
-        "(bin/run sets both). Unset CMPORTAL_DEMO to talk to Microsoft."
+        "CMPORTAL_DEMO is bin/run's offline demo: never in production (DJANGO_DEBUG=0), and it needs "
+        "CMPORTAL_DEMO_TENANT_ID (bin/run sets it). Unset CMPORTAL_DEMO to talk to Microsoft."
     )
 # Sync engine bounds (aadsync/graph.py, aadsync/sync.py): retries of one Graph request, request timeouts
 # (connect, read) and the share of synced entries one run may mark removed before it holds them back.

@@ -1,7 +1,9 @@
 """Reads for the Company Directory, the people who log in and the AAID ID dropdown; all scoped to a company."""
 import string
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from typing import overload
 
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, prefetch_related_objects
@@ -213,7 +215,21 @@ class ContactListing:
         rows.reverse()
         return rows
 
-    def __getitem__(self, item: slice) -> list[Contact]:
+    def __iter__(self) -> Iterator[Contact]:  # every row: Paginator only slices, this is for completeness
+        return iter(self[0:self.count()])
+
+    @overload
+    def __getitem__(self, item: int) -> Contact: ...
+
+    @overload
+    def __getitem__(self, item: slice) -> list[Contact]: ...
+
+    def __getitem__(self, item: int | slice) -> Contact | list[Contact]:
+        if isinstance(item, int):
+            found = self[item:item + 1]
+            if not found:
+                raise IndexError(item)
+            return found[0]
         total, blanks = self._counts
         start, stop, _ = item.indices(total)
         filled = total - blanks
