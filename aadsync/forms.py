@@ -1,6 +1,7 @@
 """The MS AAD settings form: validation only; saving goes through aadsync.services."""
 from django import forms
 
+from aadsync.demo import demo_tenant_check
 from aadsync.models import MAX_SCOPE_GROUPS, AadSettings
 from aadsync.validators import guid_clean, guid_normalised
 
@@ -106,7 +107,11 @@ class AadSettingsForm(forms.Form):
 
     def clean_tenant_id(self):
         value = self.cleaned_data["tenant_id"].strip()
-        return guid_clean(value, "Tenant ID") if value else ""
+        if not value:
+            return ""
+        value = guid_clean(value, "Tenant ID")
+        demo_tenant_check(value)  # demo mode (bin/run): only the offline demo Microsoft's tenant
+        return value
 
     def clean_client_id(self):
         value = self.cleaned_data["client_id"].strip()

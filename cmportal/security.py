@@ -4,7 +4,11 @@ from django.http import HttpResponseBadRequest
 
 
 def content_security_policy() -> str:
-    # form-action: the "Sign in with Microsoft" form redirects on to the Microsoft authority.
+    # form-action: the "Sign in with Microsoft" form redirects on to the Microsoft authority (in bin/run's demo, to the
+    # demo Microsoft's sign-in pages, served to browsers over plain http on loopback).
+    authority = settings.AAD_AUTHORITY_HOST
+    if settings.DEMO_MODE and settings.DEMO_SIGNIN_ORIGIN:
+        authority = f"{authority} {settings.DEMO_SIGNIN_ORIGIN}"
     directives = {
         "default-src": "'self'",
         "script-src": "'self'",
@@ -14,7 +18,7 @@ def content_security_policy() -> str:
         "connect-src": "'self'",
         "object-src": "'none'",
         "base-uri": "'self'",
-        "form-action": f"'self' {settings.AAD_AUTHORITY_HOST}",
+        "form-action": f"'self' {authority}",
         "frame-ancestors": "'none'",
     }
     return "; ".join(f"{name} {value}" for name, value in directives.items())

@@ -209,6 +209,9 @@ AAD_CHANGE_LOG_DAYS = int(os.environ.get("AAD_CHANGE_LOG_DAYS", "90"))
 
 # Celery (see cmportal/celery.py). Unset broker: kombu's filesystem transport under var/.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.rstrip("/") == "filesystem:":
+    # The folder transport ignores the host, but kombu warns "No hostname was supplied" on every connection without.
+    CELERY_BROKER_URL = "filesystem://localhost//"
 CELERY_BROKER_FOLDER = Path(os.environ.get("CELERY_BROKER_FOLDER") or VAR_DIR / "broker")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for sub in ("queue", "processed", "control"):
@@ -318,5 +321,13 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": os.environ.get("LOG_FORMAT", "plain")},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Through the root handler only: Django's own console handler on "django" printed every line twice.
+        "django": {"level": os.environ.get("LOG_LEVEL", "INFO")},
+        # Celery's routine lines (beat sending the dispatcher every 30 s, the worker receiving and finishing each
+        # task); bin/run sets WARNING. A look-up's own line (aadsync) stays.
+        **{name: {"level": os.environ.get("LOG_LEVEL_CELERY", "INFO")}
+           for name in ("celery.beat", "celery.app.trace", "celery.worker.strategy")},
+    },
 }

@@ -1,4 +1,4 @@
-"""Run the fake Microsoft standalone for a demo: python -m tests.fakems --port 8443 --users 250"""
+"""The fake Microsoft standalone: .venv/bin/python -m tests.fakems --users 250 (bin/run starts tests/fakems/demo.py)."""
 import argparse
 import contextlib
 import json
@@ -46,8 +46,9 @@ def main(argv=None) -> int:
         for name, value in env.items():
             print(f"export {name}={value}")
         print(f"# MS AAD page: Tenant ID {tenant.tenant_id}  Client ID {app.client_id}  Secret Code {secret}")
-        print(f"# or: echo '{secret}' | python manage.py aadconfig --company SLUG --tenant-id {tenant.tenant_id} "
-              f"--client-id {app.client_id} --secret-stdin --use")
+        print(f"# or: echo '{secret}' | .venv/bin/python manage.py aadconfig --company cm1-vertical "
+              f"--tenant-id {tenant.tenant_id} --client-id {app.client_id} --secret-stdin --use")
+        print("# (bin/run does all of this by itself: it starts the demo Microsoft, tests/fakems/demo.py)")
         print("# Ctrl-C stops it.", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

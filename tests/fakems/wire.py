@@ -67,8 +67,13 @@ class Router:
     def __init__(self):
         self.routes: list[tuple[str, re.Pattern, callable, str]] = []
 
-    def add(self, method: str, pattern: str, handler, *, name: str) -> None:
-        self.routes.append((method, re.compile(pattern + r"\Z"), handler, name))
+    def add(self, method: str, pattern: str, handler, *, name: str, first: bool = False) -> None:
+        """Register a route; `first` puts it before those already there (to answer a path differently)."""
+        route = (method, re.compile(pattern + r"\Z"), handler, name)
+        if first:
+            self.routes.insert(0, route)
+        else:
+            self.routes.append(route)
 
     def match(self, method: str, path: str):
         allowed = False
