@@ -15,8 +15,7 @@ from aadsync.forms import AadSettingsForm
 from aadsync.models import AadSettings, SyncRun
 from directory.models import Company, Contact, Person
 from tests.fakems.demo import DEMO_CLIENT_ID, DEMO_TENANT_ID
-from tests.fakems.demo_fixtures import demo_microsoft, demo_mode  # noqa: F401  (fixtures)
-from tests.fakems.demo_fixtures import demo_microsoft_process, demo_microsoft_stop
+from tests.fakems.demo_fixtures import demo_microsoft, demo_microsoft_process, demo_microsoft_stop, demo_mode  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,9 +19,11 @@ import requests
 import trustme
 from cryptography.fernet import Fernet
 
+from tests.redis_url import test_redis_url
+
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-REDIS_DB = "redis://127.0.0.1:6379/7"
+REDIS_DB = test_redis_url(7)  # TEST_REDIS_URL's db 7
 PASSWORD = "Prod-pass-42"
 pytestmark = pytest.mark.production
 

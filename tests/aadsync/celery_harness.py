@@ -22,10 +22,11 @@ from django.conf import settings
 from django.db import connection
 
 from cmportal.celery import app as celery_app
+from tests.redis_url import test_redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
-REDIS_URL = os.environ.get("TEST_CELERY_REDIS_URL", "redis://127.0.0.1:6379/5")
+REDIS_URL = test_redis_url(5)  # TEST_REDIS_URL's db 5
 
 
 @dataclass
@@ -56,7 +57,7 @@ def redis_ping(url: str) -> None:
         client.ping()
     except redis.RedisError as error:
         raise AssertionError(f"Redis at {url} does not answer ({error}); these tests need it: start redis-server "
-                             "or set TEST_CELERY_REDIS_URL.") from None
+                             "or set TEST_REDIS_URL (bin/test starts a throwaway one).") from None
     finally:
         client.close()
 
