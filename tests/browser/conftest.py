@@ -79,12 +79,12 @@ def login_as(page):
 README_PICTURES = os.environ.get("CMPORTAL_README_PICTURES", "")
 
 
-def screenshot(page, name: str, *, readme: bool = False) -> Path:
-    """Save a full-page screenshot under test-artifacts/; with `readme`, also as the README picture of that name
-    when bin/screenshots asked for them."""
+def screenshot(page, name: str, *, readme: bool = False, full_page: bool = True) -> Path:
+    """Save a screenshot (the whole page, or with `full_page=False` what the window shows) under test-artifacts/;
+    with `readme`, also as the README picture of that name when bin/screenshots asked for them."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     if readme and README_PICTURES:
         Path(README_PICTURES).mkdir(parents=True, exist_ok=True)
         shutil.copy(path, Path(README_PICTURES) / f"{name}.png")

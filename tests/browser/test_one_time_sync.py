@@ -46,6 +46,7 @@ def test_one_time_sync_shows_live_status_then_counts_and_the_run_in_history(
     expect(progress).to_contain_text(re.compile(r"Reading from Microsoft: [1-9]\d* pages?, [1-9][\d,]* accounts? read"),
                                      timeout=15_000)
     expect(page.get_by_test_id("run-status")).to_have_text("Running")
+    expect(message).to_be_hidden()  # "queued" no longer: the status below says Running
 
     button.click()  # while it runs
     expect(message).to_contain_text("already running")
