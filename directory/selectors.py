@@ -6,7 +6,7 @@ from functools import cached_property
 from typing import overload
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, prefetch_related_objects
+from django.db.models import F, Q, QuerySet, prefetch_related_objects
 from django.db.models.functions import Coalesce, Collate, Lower
 
 from directory.linking import aad_person_values
@@ -176,12 +176,12 @@ BLANKS_LAST = {"name": "last_name", "first_name": "first_name", "email": "email"
 class ContactListing:
     """The directory page's rows in order, for a Paginator (count() and slices), each page as cheap as the first.
 
-    Blanks last: entries without a last name (rooms, typed-in e-mails) come after the named ones, yet the index
-    sorts '' first. As '' is the smallest value, an ascending sort is two runs of the index order: the filled rows
-    (which follow the blanks there), then the blanks; a page reads one or both with the index (no sort of the whole
-    company). Far pages: a slice in the far half of the order is read in reverse, so an OFFSET never steps over
-    more than half the directory. One query counts the rows and the blanks; a page is one query (two on the page
-    where the filled rows end and the blanks begin), and one for each of `prefetch`.
+    Blanks last: entries without a last name (rooms, typed-in e-mails) come after the named ones, though the index
+    sorts '' first. An ascending sort is then two runs, each read in index order: the filled rows (`field > ''`, a
+    range of the index) and the blanks (`field = ''`). The first pages read the filled run forward and need no count
+    of the blanks (a short read means the run ended there); a page in the far half counts them once and reads its run
+    in reverse, so an OFFSET never steps over more than half the directory. Queries: the count, one per run the page
+    touches (plus the count of blanks in the far half), and one for each of `prefetch`.
     """
 
     ordered = True
@@ -192,31 +192,47 @@ class ContactListing:
         self.prefetch = prefetch
 
     @cached_property
-    def _counts(self) -> tuple[int, int]:
-        if self.blank_field is None:
-            return self.queryset.count(), 0
-        totals = self.queryset.aggregate(total=Count("pk"), blanks=Count("pk", filter=Q(**{self.blank_field: ""})))
-        return totals["total"], totals["blanks"]
+    def total(self) -> int:
+        return self.queryset.count()
+
+    @cached_property
+    def blanks(self) -> int:
+        return self.queryset.filter(**{self.blank_field: ""}).count() if self.blank_field else 0
 
     def count(self) -> int:
-        return self._counts[0]
+        return self.total
 
     def __len__(self) -> int:
-        return self.count()
+        return self.total
 
-    def _slice(self, start: int, stop: int) -> list[Contact]:
-        """Positions [start, stop) of the queryset's own (index) order."""
-        total = self.count()
+    @staticmethod
+    def _run(queryset: QuerySet, start: int, stop: int, size: int | None) -> list[Contact]:
+        """Positions [start, stop) of a run of `size` rows in `queryset`'s order (None: read forward, size unknown)."""
         if stop <= start:
             return []
-        if start <= total // 2:
-            return list(self.queryset[start:stop])
-        rows = list(self.queryset.reverse()[total - stop:total - start])
+        if size is None or start <= size // 2:
+            return list(queryset[start:stop])
+        rows = list(queryset.reverse()[size - stop:size - start])
         rows.reverse()
         return rows
 
+    def _rows(self, start: int, stop: int) -> list[Contact]:
+        if self.blank_field is None:
+            return self._run(self.queryset, start, stop, self.total)
+        filled_run = self.queryset.filter(**{f"{self.blank_field}__gt": ""})
+        blank_run = self.queryset.filter(**{self.blank_field: ""})
+        if start <= self.total // 2:
+            rows = self._run(filled_run, start, stop, None)
+            if len(rows) == stop - start:
+                return rows
+            filled = start + len(rows) if rows else self.total - self.blanks  # where the filled run ends
+            return rows + self._run(blank_run, max(start - filled, 0), stop - filled, None)
+        filled = self.total - self.blanks
+        rows = self._run(filled_run, start, min(stop, filled), filled)
+        return rows + self._run(blank_run, max(start, filled) - filled, stop - filled, self.blanks)
+
     def __iter__(self) -> Iterator[Contact]:  # every row: Paginator only slices, this is for completeness
-        return iter(self[0:self.count()])
+        return iter(self[0:self.total])
 
     @overload
     def __getitem__(self, item: int) -> Contact: ...
@@ -230,12 +246,8 @@ class ContactListing:
             if not found:
                 raise IndexError(item)
             return found[0]
-        total, blanks = self._counts
-        start, stop, _ = item.indices(total)
-        filled = total - blanks
-        rows = self._slice(blanks + start, blanks + min(stop, filled)) if start < filled else []
-        if stop > filled:
-            rows += self._slice(max(start, filled) - filled, stop - filled)
+        start, stop, _ = item.indices(self.total)
+        rows = self._rows(start, stop)
         prefetch_related_objects(rows, *self.prefetch)
         return rows
 
