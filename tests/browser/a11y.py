@@ -87,6 +87,12 @@ def describe(violations: list[dict]) -> str:
 def check_page(page, name: str = "") -> None:
     """Fail when axe-core finds a WCAG 2.1 A/AA violation or the page is wider than its viewport."""
     where = f"{name or page.url} at {page.viewport_size['width']}x{page.viewport_size['height']}"
+    # No colour caught half-way through a transition (a button just clicked, the menu unfolding): Bootstrap drops
+    # its transitions for people who ask for reduced motion; let the last frame of any running one finish.
+    if not getattr(page, "reduced_motion", False):
+        page.emulate_media(reduced_motion="reduce")
+        page.reduced_motion = True
+        page.wait_for_timeout(400)
     violations = axe_violations(page)
     assert not violations, f"axe-core found accessibility violations on {where}:\n{describe(violations)}"
     overflow = horizontal_overflow(page)
