@@ -1,6 +1,8 @@
 """The MS AAD page in chromium: Modify, fill, Save, masked secret; Cancel changes nothing; bad input stays."""
 import logging
 
+import pytest
+
 from aadsync.models import AadSettings
 from tests.browser.conftest import screenshot
 from tests.conftest import PASSWORD, SECRET
