@@ -193,3 +193,9 @@ def test_demoseed_seeds_an_empty_database_once(settings):
     assert not AadSettings.objects.filter(company=company, use_lookup=True).exists()
     call_command("demoseed", stdout=out)
     assert "nothing seeded" in out.getvalue() and Person.objects.count() == 3
+
+
+def test_demo_shows_when_the_demo_secret_expires(demo_mode):
+    _demo(demo_mode)
+    row = AadSettings.objects.get(company__slug="cm1-vertical")
+    assert row.secret_expires_at is not None and row.secret_expiry_source == "graph"

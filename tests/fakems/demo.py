@@ -30,6 +30,7 @@ from pathlib import Path
 import trustme
 
 from tests.fakems import identity_routes
+from tests.fakems.model import APPLICATION_READ_ALL, USER_READ_ALL
 from tests.fakems.server import FakeMicrosoft, _Handler
 from tests.fakems.wire import Response
 
@@ -113,7 +114,9 @@ def demo_microsoft_start(state: Path, *, users: int = 250) -> tuple[FakeMicrosof
     ms.router.add("GET", identity_routes.TENANT + r"/v2\.0/\.well-known/openid-configuration",
                   _browser_discovery(signin_origin), name="discovery", first=True)
     tenant = ms.add_tenant(DEMO_TENANT_ID, users=users, seed=DEMO_SEED, domain=DEMO_DOMAIN)
-    ms.add_app(tenant, DEMO_CLIENT_ID, secret=DEMO_SECRET)
+    # The app may read its own registration, so the MS AAD page shows when the demo secret expires (a year on).
+    ms.add_app(tenant, DEMO_CLIENT_ID, secret=DEMO_SECRET, secret_expires_in=365 * 24 * 3600,
+               permissions=(USER_READ_ALL, APPLICATION_READ_ALL))
     listed = tenant.users
     manager_upn = listed[MANAGER_ACCOUNT]["userPrincipalName"] if len(listed) > MANAGER_ACCOUNT else ""
     user_upn = listed[USER_ACCOUNT]["userPrincipalName"] if len(listed) > USER_ACCOUNT else ""

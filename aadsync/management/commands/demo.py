@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from aadsync.connection import aad_connection_test
 from aadsync.demo import real_tenants_in_use
 from aadsync.forms import AadSettingsForm
 from aadsync.models import AadSettings, SyncRun
@@ -47,6 +48,10 @@ class Command(BaseCommand):
             return
         if not self._configure(company, demo):
             return
+        # As Test connection on the MS AAD page: the demo Microsoft answers, and the secret's expiry is shown.
+        check = aad_connection_test(company=company)
+        if check.error is not None:
+            raise CommandError(f"The demo Microsoft refused the demo settings: {check.error.sentence}")
         self._first_lookup(company)
         self._link(company, demo)
         self.stdout.write(
