@@ -48,7 +48,8 @@ def _check(page, failures, name):
 
 
 def _walk(page, login_as, manager, world, fake_ms, size_name):
-    """Visit each state and check it; return the failures (all of them, not only the first)."""
+    """Visit each state and check it; return the failures (all of them, not only the first). New pages get a line
+    here (a GET with `visit`, or an action followed by `_check(page, failures, name)`)."""
     failures: list[str] = []
 
     def visit(path, name, status=200):
@@ -80,6 +81,7 @@ def _walk(page, login_as, manager, world, fake_ms, size_name):
     expect(page.locator(".invalid-feedback").first).to_be_visible()
     _check(page, failures, "ms-aad-errors")
     visit("/aad/history/", "sync-history")
+    visit(f"/aad/history/{SyncRun.objects.get(company=manager.company).pk}/", "look-up-run")
     visit("/directory/", "directory")
     visit("/directory/?q=an", "directory-search")
     visit("/directory/?q=zzzz-nobody", "directory-search-empty")
@@ -91,6 +93,7 @@ def _walk(page, login_as, manager, world, fake_ms, size_name):
     visit(f"/directory/{manual.pk}/edit/", "contact-edit")
     visit(f"/directory/{manual.pk}/delete/", "contact-delete")
     visit("/users/", "users")
+    visit("/users/match/", "users-match")
     visit("/users/new/", "user-new")
     page.get_by_role("button", name="Save").click()
     _check(page, failures, "user-new-errors")
