@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from aadsync.models import AccountChange, AadSettings, SyncRun
+from aadsync.models import AadSettings, AccountChange, SyncRun
 from aadsync.services import Actor, aad_settings_update
 from directory.models import Contact, Person
 
