@@ -79,7 +79,7 @@ def main() -> None:
             fake.stop()
     for db, r in results.items():
         print(f"\n## {db}")
-        print(f"full look-up (initial delta round): {r['full_s']:.2f} s, {r['full_requests']} requests, "
+        print(f"full look-up (a position from now, then /users at 999 a page): {r['full_s']:.2f} s, {r['full_requests']} requests, "
               f"{r['full_pages']} pages")
         print(f"incremental after {r['changes']} changes: {r['incremental_s']:.3f} s, {r['incremental_requests']} "
               f"requests, {r['incremental_counts']} (target < {TARGETS['incremental_s']} s)")
