@@ -76,7 +76,8 @@ def sync_runs_publish(run_ids: list[int]) -> None:
     try:
         with sync_run_task.app.producer_or_acquire() as producer:
             for run_id in run_ids:
-                sync_run_task.apply_async((run_id,), producer=producer)
+                # No time limits in the message: the worker's own (its AAD_SYNC_TIME_LIMIT) apply to the run.
+                sync_run_task.apply_async((run_id,), producer=producer, time_limit=None, soft_time_limit=None)
                 sent += 1
     except Exception:
         # A run left queued with no message would block its company's next runs until it is given up.

@@ -357,3 +357,22 @@ def test_racing_dispatchers_holding_claims_at_once_skip_each_others_rows(make_co
     claims = sorted(result.claimed for result in results)
     assert sum(claims) == 50 and claims[0] >= 25  # each took its own batch while the other's was locked
     assert SyncRun.objects.values("company").distinct().count() == SyncRun.objects.count() == 50
+
+
+def test_a_published_look_up_carries_no_time_limit_so_the_worker_s_own_applies(company, tmp_path, monkeypatch,
+                                                                              settings):
+    """The worker ends a run at its own AAD_SYNC_TIME_LIMIT: a publisher's (e.g. a web process's) never rides
+    along in the message."""
+    from kombu import Connection
+
+    from tests.aadsync.celery_harness import make_broker, publishing_to
+
+    settings.AAD_SYNC_TIME_LIMIT = 2
+    broker = make_broker("filesystem", tmp_path)
+    run = sync_run_create(company=company, trigger=SyncRun.Trigger.ONE_TIME)
+    with publishing_to(broker, monkeypatch):
+        sync_runs_publish([run.pk])
+    with Connection(broker.url, transport_options=broker.transport_options) as connection:
+        message = connection.SimpleQueue("cmportal-sync").get(timeout=5)
+    assert message.headers["task"] == "aadsync.sync_run" and message.headers["argsrepr"] == f"({run.pk},)"
+    assert message.headers["timelimit"] in ([None, None], (None, None))
