@@ -1,4 +1,7 @@
 """Incremental look-ups with Graph delta queries (aadsync/sync/), against the fake's /users/delta."""
+import threading
+import time
+
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -53,11 +56,19 @@ def test_first_run_is_full_and_stores_the_delta_link(fake_ms, company):
 def test_changes_made_while_a_full_listing_is_read_come_in_the_next_round(fake_ms, company):
     setup = fake_ms.configure(company, users=5)
     first = setup.tenant.users[0]
-    fake_ms.add_latency(0.3, endpoint=("users",))
-    from threading import Timer
-    # The listing is being read while AAD changes: the position was taken before it, so the next round has it.
-    Timer(0.1, lambda: setup.tenant.update_user(first["id"], givenName="DuringTheListing")).start()
+    fake_ms.add_latency(0.3, endpoint=("users",))  # the fake answers (and lists) at arrival, then waits
+
+    def change_once_the_listing_is_asked_for():
+        deadline = time.monotonic() + 10
+        while not fake_ms.requests_to("users") and time.monotonic() < deadline:
+            time.sleep(0.005)
+        setup.tenant.update_user(first["id"], givenName="DuringTheListing")
+
+    # AAD changes while the listing is read: the position was taken before it, so the next round has the change.
+    changer = threading.Thread(target=change_once_the_listing_is_asked_for)
+    changer.start()
     sync(company)
+    changer.join()
     fake_ms.faults.clear()
 
     run = sync(company)
