@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
+from aadsync.forms import secret_field
 from aadsync.models import MAX_SCOPE_GROUPS, AadSettings, AadSettingsChange, LookupHealth, SyncRun
 from aadsync.services import Actor, aad_settings_update
 from aadsync.validators import guid_clean, guid_normalised
@@ -13,14 +14,7 @@ from aadsync.validators import guid_clean, guid_normalised
 class AadSettingsAdminForm(forms.ModelForm):
     """The MS AAD page's fields; the secret can be replaced but is never shown (nor its encrypted form)."""
 
-    secret = forms.CharField(
-        label="Secret Code",
-        required=False,
-        max_length=1024,
-        strip=True,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Leave empty to keep the stored secret; it is never shown.",
-    )
+    secret = secret_field(help_text="Leave empty to keep the stored secret; it is never shown.")
 
     # Longer than a GUID, so that a paste with spaces or a wrong value gets the GUID sentence, not a length one.
     tenant_id = forms.CharField(label="Tenant ID", required=False, max_length=200)

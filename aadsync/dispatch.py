@@ -4,6 +4,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -23,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 # Companies claimed per transaction: short row locks, and memory bounded however many are due.
 CLAIM_BATCH = 1000
+# No time limits in a look-up's message: the worker's own (its AAD_SYNC_TIME_LIMIT) apply to the run, never those
+# of whoever published it (apply_async would otherwise send the publisher's task attributes).
+WORKER_TIME_LIMITS: dict[str, Any] = {"time_limit": None, "soft_time_limit": None}
 CLAIM_FIELDS = ("id", "company_id", "company__timezone", "period", "weekday", "month_day",
                 "exec_hour", "exec_minute", "exec_second", "quarantined_since")
 
@@ -76,8 +80,7 @@ def sync_runs_publish(run_ids: list[int]) -> None:
     try:
         with sync_run_task.app.producer_or_acquire() as producer:
             for run_id in run_ids:
-                # No time limits in the message: the worker's own (its AAD_SYNC_TIME_LIMIT) apply to the run.
-                sync_run_task.apply_async((run_id,), producer=producer, time_limit=None, soft_time_limit=None)
+                sync_run_task.apply_async((run_id,), producer=producer, **WORKER_TIME_LIMITS)
                 sent += 1
     except Exception:
         # A run left queued with no message would block its company's next runs until it is given up.

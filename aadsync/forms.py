@@ -32,6 +32,13 @@ class ScopeGroupsField(forms.CharField):
         return ids
 
 
+def secret_field(**kwargs) -> forms.CharField:
+    """The client secret's field: typed, never sent back to the browser (the MS AAD page and the admin)."""
+    return forms.CharField(label="Secret Code", required=False, max_length=1024, strip=True,
+                           widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+                           **kwargs)
+
+
 def _two_digit_choices(upper: int) -> list[tuple[int, str]]:
     return [(value, f"{value:02d}") for value in range(upper + 1)]
 
@@ -45,13 +52,7 @@ class AadSettingsForm(forms.Form):
     )
     tenant_id = forms.CharField(label="Tenant ID", required=False, max_length=200, help_text=AZURE_HINT)
     client_id = forms.CharField(label="Client ID", required=False, max_length=200, help_text=AZURE_HINT)
-    secret = forms.CharField(
-        label="Secret Code",
-        required=False,
-        max_length=1024,
-        strip=True,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-    )
+    secret = secret_field()
     period = forms.ChoiceField(label="User Look-Up Period", choices=AadSettings.Period.choices)
     weekday = forms.TypedChoiceField(label="Weekday", choices=AadSettings.Weekday.choices, coerce=int)
     month_day = forms.TypedChoiceField(

@@ -109,14 +109,20 @@ def project(user: dict, names: list[str], ms=None) -> dict:
     return {name: user.get(name) for name in names}
 
 
+def listing_options(request):
+    """($select, $top) of a users listing, or an error Response."""
+    select, error = parse_select(request)
+    if error is not None:
+        return None, None, error
+    size, error = parse_top(request)
+    return select, size, error
+
+
 def list_users(ms, request):
     token, error = authorize(ms, request)
     if error is not None:
         return error
-    select, error = parse_select(request)
-    if error is not None:
-        return error
-    size, error = parse_top(request)
+    select, size, error = listing_options(request)
     if error is not None:
         return error
     size = ms.page_size_override or size

@@ -9,8 +9,8 @@ from tests.fakems.graph_routes import (
     MAX_PAGE,
     authorize,
     graph_error,
+    listing_options,
     page_link,
-    parse_select,
     parse_top,
     project,
 )
@@ -97,10 +97,7 @@ def transitive_users(ms, request, group_id):
     group, error = _group(ms, token, group_id)
     if error is not None:
         return error
-    select, error = parse_select(request)
-    if error is not None:
-        return error
-    size, error = parse_top(request)
+    select, size, error = listing_options(request)
     if error is not None:
         return error
     size = min(ms.page_size_override or size, MAX_PAGE)
