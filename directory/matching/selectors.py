@@ -1,10 +1,11 @@
 """Reads for proposed links: every phone user without an AAD account, with the accounts the portal proposes."""
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from django.db import connection, connections
+from django.db import connection, models
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Collate, Lower, Trim
 
@@ -22,7 +23,6 @@ REASONS = {
 # Values per "IN (...)" list, and rows per fetch of the names: far below SQLite's 32,766 and PostgreSQL's 65,535
 # parameters; only a company with more than 10,000 accounts proposed by name needs a second list.
 ID_CHUNK = 10_000
-_CANDIDATE_COLUMNS = ("pk", "object_id", "first_name", "last_name", "email", "user_principal_name")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,22 +122,72 @@ def _candidate(row: tuple, reason: str) -> Candidate:
     return Candidate(pk, object_id, first_name, last_name, email, upn, reason)
 
 
-def _email_matches(company: Company) -> QuerySet:
-    """(account columns..., lower(mail), lower(UPN)) of proposable accounts whose mail or UPN is an unlinked user's
-    e-mail key; one query whatever the number of users (their keys go in as a subquery).
+# The look-ups below are plain SQL (identifiers from the models, quoted by the backend; values always parameters,
+# hence the noqa: S608). Each takes all its keys in one parameter (a PostgreSQL array, a JSON array on SQLite: one
+# query whatever the number of users) and probes an index once per key. Written as an IN, neither database reliably
+# does that for thousands of keys: PostgreSQL hashes the keys and reads every entry of the company, lower-casing
+# two columns of each (120-200 ms at 100,000 entries), even with its planner costs lowered. PostgreSQL gets a
+# LATERAL subquery per key; SQLite a CROSS JOIN, which fixes its loop order (keys outside).
 
-    SQLite: a UNION of one IN per column, each probing its (company, lower(column)) index once per key; written
-    as an OR, or in the model's default order, SQLite walks every entry of the company. PostgreSQL hashes the keys
-    and reads the company's entries (its choice for thousands of keys): the OR reads them once, a UNION twice.
+def _names() -> dict[str, str]:
+    """Quoted names: "contact" and "person" (the tables) and the columns used below."""
+    quote = connection.ops.quote_name
+    names = {"contact": quote(Contact._meta.db_table), "person": quote(Person._meta.db_table)}
+    for model, fields in ((Contact, ("id", "company", "object_id", "first_name", "last_name", "email",
+                                     "user_principal_name", "synced", "aad_state")),
+                          (Person, ("aad_contact",))):
+        for name in fields:
+            field = model._meta.get_field(name)
+            assert isinstance(field, models.Field) and field.column
+            names[name] = quote(field.column)
+    return names
+
+
+def _account_columns(n: dict[str, str], alias: str) -> str:
+    """The columns of a Candidate (_candidate's order)."""
+    return ", ".join(f"{alias}.{n[name]}" for name in
+                     ("id", "object_id", "first_name", "last_name", "email", "user_principal_name"))
+
+
+def _proposable_sql(n: dict[str, str], alias: str) -> tuple[str, list[Any]]:
+    """_proposable() for the entry under `alias` (the company is each query's own condition), and its parameters.
+
+    On SQLite a unary + keeps synced and aad_state from choosing the index: (company, synced, aad_state) has one
+    column more in equality than the one each look-up probes, and SQLite would walk 90 % of the directory per key.
     """
-    keys = _unlinked_users(company).annotate(key=_email_key()).exclude(key="").values("key")
-    accounts = (_proposable(company).order_by()
-                .annotate(mail_key=_lower_bytewise("email"), upn_key=_lower_bytewise("user_principal_name")))
-    columns = (*_CANDIDATE_COLUMNS, "mail_key", "upn_key")
-    if connection.vendor == "sqlite":
-        return accounts.filter(mail_key__in=keys).values_list(*columns).union(
-            accounts.filter(upn_key__in=keys).values_list(*columns), all=True)
-    return accounts.filter(Q(mail_key__in=keys) | Q(upn_key__in=keys)).values_list(*columns)
+    plus = "+" if connection.vendor == "sqlite" else ""
+    sql = (f"{plus}{alias}.{n['synced']} = %s AND {alias}.{n['object_id']} IS NOT NULL "  # noqa: S608
+           f"AND {plus}{alias}.{n['aad_state']} = %s "
+           f"AND NOT EXISTS (SELECT 1 FROM {n['person']} p WHERE p.{n['aad_contact']} = {alias}.{n['id']})")
+    return sql, [True, Contact.AadState.ACTIVE.value]
+
+
+def _fetch(sql: str, params: list[Any]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _email_matches(company: Company, keys: list[str]) -> list[tuple]:
+    """(account columns..., lower(mail), lower(UPN)) of proposable accounts whose mail or UPN, lower-cased by the
+    database, is one of `keys`; one query, a probe per key of each (company, lower(column)) index (an account
+    whose mail and UPN are both the key comes twice)."""
+    n = _names()
+    if connection.vendor == "postgresql":
+        proposable, params = _proposable_sql(n, "m")
+        # COLLATE "C": the expression of the indexes (directory.models.PrefixSearchIndex).
+        mail, upn = f'lower(c.{n["email"]}) COLLATE "C"', f'lower(c.{n["user_principal_name"]}) COLLATE "C"'
+        branch = (f"SELECT {_account_columns(n, 'c')}, {mail} AS mail_key, {upn} AS upn_key, "  # noqa: S608
+                  f"c.{n['synced']}, c.{n['aad_state']} FROM {n['contact']} c WHERE c.{n['company']} = %s AND ")
+        sql = (f"SELECT {_account_columns(n, 'm')}, m.mail_key, m.upn_key FROM unnest(%s::text[]) AS k(key) "  # noqa: S608
+               f"CROSS JOIN LATERAL ({branch}{mail} = k.key UNION ALL {branch}{upn} = k.key) AS m WHERE {proposable}")
+        return _fetch(sql, [keys, company.pk, company.pk, *params])
+    proposable, params = _proposable_sql(n, "c")
+    mail, upn = f"lower(c.{n['email']})", f"lower(c.{n['user_principal_name']})"
+    branch = (f"SELECT {_account_columns(n, 'c')}, {mail}, {upn} FROM json_each(%s) AS k "  # noqa: S608
+              f"CROSS JOIN {n['contact']} c WHERE c.{n['company']} = %s AND {proposable} AND ")
+    params = [json.dumps(keys, ensure_ascii=False), company.pk, *params]
+    return _fetch(f"{branch}{mail} = k.value UNION ALL {branch}{upn} = k.value", params * 2)
 
 
 class _User(NamedTuple):
@@ -162,58 +212,72 @@ def _strong_candidates(company: Company, users: list[_User]) -> dict[int, list[C
     if not by_key:
         return {}
     found: dict[int, dict[int, Candidate]] = defaultdict(dict)
-    for row in _email_matches(company):
+    for row in _email_matches(company, sorted(by_key)):
         for key, reason in ((row[-1], "upn"), (row[-2], "mail")):  # mail last: it names the reason when both match
             for person_id in by_key.get(key, ()):
                 found[person_id][row[0]] = _candidate(row, reason)
     return {person_id: list(candidates.values()) for person_id, candidates in found.items()}
 
 
-def _stream(queryset: QuerySet) -> Iterator[tuple]:
-    """A values_list() query's rows straight from the database cursor, a chunk at a time: Django's own iterator
-    adds generator steps per row, a third of the time of reading 100,000 names."""
-    sql, params = queryset.query.sql_with_params()
-    with connections[queryset.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(ID_CHUNK):
-            yield from rows
+def _spellings(company: Company, wanted: set[NameKey]) -> list[tuple[str, str]]:
+    """The (last name, first name) pairs, as stored, of the company's entries whose folded names are a wanted key.
+
+    One query reads the distinct last names and the distinct first names of the company (each from a
+    (company, name, ...) index alone): names repeat, so that is a fraction of the entries. Python folds each once;
+    a wanted key's spellings are its last name's spellings times its first name's ("Müller", "MULLER" times
+    "Émile", "Emile"), so the next query can find the entries by their names as stored.
+    """
+    n = _names()
+    wanted_lasts = {last for _first, last in wanted}
+    wanted_firsts = {first for first, _last in wanted}
+    lasts: dict[str, list[str]] = defaultdict(list)
+    firsts: dict[str, list[str]] = defaultdict(list)
+    sql = (f"SELECT 0, {n['last_name']} FROM {n['contact']} WHERE {n['company']} = %s "  # noqa: S608
+           f"GROUP BY {n['last_name']} UNION ALL "
+           f"SELECT 1, {n['first_name']} FROM {n['contact']} WHERE {n['company']} = %s GROUP BY {n['first_name']}")
+    for which, stored in _fetch(sql, [company.pk, company.pk]):
+        folded = name_fold(stored)
+        if which == 0:
+            if folded in wanted_lasts:
+                lasts[folded].append(stored)
+        elif folded in wanted_firsts:
+            firsts[folded].append(stored)
+    return [(last, first) for first_key, last_key in wanted
+            for last in lasts.get(last_key, ()) for first in firsts.get(first_key, ())]
 
 
 def _accounts_named(company: Company, wanted: set[NameKey]) -> dict[NameKey, list[Candidate]]:
     """name key -> proposable accounts with that first and last name, for the wanted keys only; two queries.
 
-    Accents cannot be folded in SQL on both databases, so Python folds: the company's names are read once,
-    streamed in chunks (on SQLite from the (company, last_name, first_name) index alone); each distinct name is
-    folded once (names repeat) and a last name no user has ends the row's work.
-    Measured faster on SQLite than making the database narrow the rows first (bench/bench_match.py). The
-    matches are then read in full, proposable ones only.
+    Accents cannot be folded in SQL on both databases (and no index on lower(name) finds "Müller" for "muller"), so
+    Python folds the distinct names (_spellings) and the database finds the entries with those names as stored:
+    one probe per spelling of the (company, first_name, last_name) index.
     """
     if not wanted:
         return {}
-    wanted_lasts = {last for _first, last in wanted}
-    folded: dict[str, str] = {}
-    matched: dict[int, NameKey] = {}
-    names = Contact.objects.filter(company=company).values_list("pk", "first_name", "last_name")
-    if connection.vendor == "sqlite":
-        # The index's order makes SQLite read that index alone (without statistics it would pick another index
-        # of the company and read every table row). PostgreSQL reads the table faster than in name order.
-        names = names.order_by("last_name", "first_name")
+    spellings = _spellings(company, wanted)
+    if not spellings:
+        return {}
+    n = _names()
+    if connection.vendor == "postgresql":
+        proposable, params = _proposable_sql(n, "m")
+        # OFFSET 0 keeps the subquery a probe per spelling (flattened, a join PostgreSQL may hash).
+        sql = (f"SELECT {_account_columns(n, 'm')} FROM unnest(%s::text[], %s::text[]) AS k(last, first) "  # noqa: S608
+               f"CROSS JOIN LATERAL (SELECT {_account_columns(n, 'c')}, c.{n['synced']}, c.{n['aad_state']} "
+               f"FROM {n['contact']} c WHERE c.{n['company']} = %s AND c.{n['last_name']} = k.last "
+               f"AND c.{n['first_name']} = k.first OFFSET 0) AS m WHERE {proposable}")
+        params = [[last for last, _first in spellings], [first for _last, first in spellings], company.pk, *params]
     else:
-        names = names.order_by()
-    for pk, first_name, last_name in _stream(names):
-        last = folded.get(last_name)
-        if last is None:
-            last = folded[last_name] = name_fold(last_name)
-        if last in wanted_lasts:
-            first = folded.get(first_name)
-            if first is None:
-                first = folded[first_name] = name_fold(first_name)
-            if (first, last) in wanted:
-                matched[pk] = (first, last)
+        proposable, params = _proposable_sql(n, "c")
+        sql = (f"SELECT {_account_columns(n, 'c')} FROM json_each(%s) AS k CROSS JOIN {n['contact']} c "  # noqa: S608
+               f"WHERE c.{n['company']} = %s AND c.{n['last_name']} = json_extract(k.value, '$[0]') "
+               f"AND c.{n['first_name']} = json_extract(k.value, '$[1]') AND {proposable}")
+        params = [json.dumps(spellings, ensure_ascii=False), company.pk, *params]
     accounts: dict[NameKey, list[Candidate]] = defaultdict(list)
-    for chunk in _in_chunks(sorted(matched)):
-        for row in _proposable(company).filter(pk__in=chunk).order_by("pk").values_list(*_CANDIDATE_COLUMNS):
-            accounts[matched[row[0]]].append(_candidate(row, "name"))
+    for row in _fetch(sql, params):
+        key = name_key(row[2], row[3])
+        if key is not None:
+            accounts[key].append(_candidate(row, "name"))
     return accounts
 
 

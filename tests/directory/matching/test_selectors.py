@@ -58,6 +58,53 @@ def test_name_match_folds_spacing_inside_a_name(company, make_user, make_synced)
     assert _proposal(company, person).kind == "name"
 
 
+def test_an_accented_name_typed_on_the_phone_user_matches_a_plain_account(company, make_user, make_synced):
+    person = make_user(company, login="1001", first_name="Émile", last_name="Dubois", email="")
+    account = make_synced(company, "EMILE", "DUBOIS")
+    assert (_proposal(company, person).kind, _proposal(company, person).account.object_id) == ("name", account.object_id)
+
+
+def test_name_match_finds_every_stored_spelling_of_a_name(company, make_user, make_synced):
+    """The database is asked for the names as stored: each spelling that folds to the user's name is found."""
+    person = make_user(company, login="1001", first_name="Jose", last_name="Muller", email="")
+    spellings = [make_synced(company, "José", "Müller"), make_synced(company, "JOSE", "MULLER"),
+                 make_synced(company, "Jose\u0301", "Mu\u0308ller"),  # decomposed accents
+                 make_synced(company, " jose ", "muller")]
+    make_synced(company, "José", "Müllers")
+    make_synced(company, "Josef", "Müller")
+    proposal = _proposal(company, person)
+    assert proposal.kind == "ambiguous"
+    assert sorted(_upns(proposal)) == sorted(account.user_principal_name for account in spellings)
+
+
+def test_name_match_folds_ligatures_and_sharp_s(company, make_user, make_synced):
+    person = make_user(company, login="1001", first_name="Fiona", last_name="Strasse", email="")
+    make_synced(company, "ﬁona", "STRAẞE")
+    assert _proposal(company, person).kind == "name"
+
+
+def test_an_accented_spelling_that_cannot_be_proposed_leaves_the_other_one(company, make_user, make_synced,
+                                                                            make_manual):
+    person = make_user(company, login="1001", first_name="Emile", last_name="Dubois", email="")
+    make_synced(company, "Émile", "Dubois", aad_state="disabled")
+    make_manual(company, "Émile", "DUBOIS")
+    free = make_synced(company, "EMILE", "dubois")
+    proposal = _proposal(company, person)
+    assert (proposal.kind, proposal.account.object_id) == ("name", free.object_id)
+
+
+def test_names_with_quotes_backslashes_and_percent_signs_match(company, make_user, make_synced):
+    person = make_user(company, login="1001", first_name='Ann "Annie"', last_name="O'Brien\\Smith 100%", email="")
+    make_synced(company, 'ANN "ANNIE"', "o'brien\\smith 100%", email="ann@vertical.com")
+    assert _proposal(company, person).kind == "name"
+
+
+def test_email_match_with_quotes_and_percent_signs(company, make_user, make_synced):
+    person = make_user(company, login="1001", email=' "O\'Brien"%1@Vertical.com ')
+    make_synced(company, email='"o\'brien"%1@vertical.com')
+    assert _proposal(company, person).kind == "strong"
+
+
 def test_two_accounts_with_the_name_are_ambiguous_and_never_preticked(company, make_user, make_synced):
     person = make_user(company, login="1001", first_name="Minsu", last_name="Kim", email="")
     first = make_synced(company, "Minsu", "Kim")
