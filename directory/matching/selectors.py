@@ -1,9 +1,9 @@
 """Reads for proposed links: every phone user without an AAD account, with the accounts the portal proposes."""
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
-from typing import Any, NamedTuple, TypeVar
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, overload
 
 from django.db import connection, models
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
@@ -12,7 +12,6 @@ from django.db.models.functions import Collate, Lower, Trim
 from directory.matching.keys import NameKey, name_fold, name_key
 from directory.models import Company, Contact, Person
 
-T = TypeVar("T")
 STRONG, NAME, AMBIGUOUS, NONE = "strong", "name", "ambiguous", "none"
 KINDS = (STRONG, NAME, AMBIGUOUS, NONE)  # also the page's order
 REASONS = {
@@ -20,8 +19,8 @@ REASONS = {
     "upn": "e-mail = AAD user principal name",
     "name": "same first and last name",
 }
-# Values per "IN (...)" list, and rows per fetch of the names: far below SQLite's 32,766 and PostgreSQL's 65,535
-# parameters; only a company with more than 10,000 accounts proposed by name needs a second list.
+# Values per "IN (...)" list of the bulk link (services.py): far below SQLite's 32,766 and PostgreSQL's 65,535
+# parameters. The proposals' own look-ups take all their keys in one parameter.
 ID_CHUNK = 10_000
 
 
@@ -112,21 +111,16 @@ def _email_key():
     return Lower(Trim("email"))
 
 
-def _in_chunks(values: list[T], size: int = ID_CHUNK) -> Iterator[list[T]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
 def _candidate(row: tuple, reason: str) -> Candidate:
     pk, object_id, first_name, last_name, email, upn = row[:6]
     return Candidate(pk, object_id, first_name, last_name, email, upn, reason)
 
 
 # The look-ups below are plain SQL (identifiers from the models, quoted by the backend; values always parameters,
-# hence the noqa: S608). Each takes all its keys in one parameter (a PostgreSQL array, a JSON array on SQLite: one
-# query whatever the number of users) and probes an index once per key. Written as an IN, neither database reliably
-# does that for thousands of keys: PostgreSQL hashes the keys and reads every entry of the company, lower-casing
-# two columns of each (120-200 ms at 100,000 entries), even with its planner costs lowered. PostgreSQL gets a
+# hence the noqa: S608). Each takes all its keys in one parameter (a JSON array: one query whatever the number of
+# users) and probes an index once per key. Written as an IN, neither database reliably does that for thousands of
+# keys: PostgreSQL hashes the keys and reads every entry of the company, lower-casing two columns of each (120-200
+# ms at 100,000 entries), even with its planner costs lowered or sequential scans disabled. PostgreSQL gets a
 # LATERAL subquery per key; SQLite a CROSS JOIN, which fixes its loop order (keys outside).
 
 def _names() -> dict[str, str]:
@@ -162,6 +156,12 @@ def _proposable_sql(n: dict[str, str], alias: str) -> tuple[str, list[Any]]:
     return sql, [True, Contact.AadState.ACTIVE.value]
 
 
+def _json(values: list) -> str:
+    """The look-up's keys as one parameter: a JSON array (json_each on SQLite, json_array_elements on PostgreSQL,
+    which also estimates 100 keys rather than thousands: no JIT compilation for a query of milliseconds)."""
+    return json.dumps(values, ensure_ascii=False)
+
+
 def _fetch(sql: str, params: list[Any]) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -179,14 +179,15 @@ def _email_matches(company: Company, keys: list[str]) -> list[tuple]:
         mail, upn = f'lower(c.{n["email"]}) COLLATE "C"', f'lower(c.{n["user_principal_name"]}) COLLATE "C"'
         branch = (f"SELECT {_account_columns(n, 'c')}, {mail} AS mail_key, {upn} AS upn_key, "  # noqa: S608
                   f"c.{n['synced']}, c.{n['aad_state']} FROM {n['contact']} c WHERE c.{n['company']} = %s AND ")
-        sql = (f"SELECT {_account_columns(n, 'm')}, m.mail_key, m.upn_key FROM unnest(%s::text[]) AS k(key) "  # noqa: S608
+        sql = (f"SELECT {_account_columns(n, 'm')}, m.mail_key, m.upn_key "  # noqa: S608
+               "FROM json_array_elements_text(%s::json) AS k(key) "
                f"CROSS JOIN LATERAL ({branch}{mail} = k.key UNION ALL {branch}{upn} = k.key) AS m WHERE {proposable}")
-        return _fetch(sql, [keys, company.pk, company.pk, *params])
+        return _fetch(sql, [_json(keys), company.pk, company.pk, *params])
     proposable, params = _proposable_sql(n, "c")
     mail, upn = f"lower(c.{n['email']})", f"lower(c.{n['user_principal_name']})"
     branch = (f"SELECT {_account_columns(n, 'c')}, {mail}, {upn} FROM json_each(%s) AS k "  # noqa: S608
               f"CROSS JOIN {n['contact']} c WHERE c.{n['company']} = %s AND {proposable} AND ")
-    params = [json.dumps(keys, ensure_ascii=False), company.pk, *params]
+    params = [_json(keys), company.pk, *params]
     return _fetch(f"{branch}{mail} = k.value UNION ALL {branch}{upn} = k.value", params * 2)
 
 
@@ -203,24 +204,33 @@ class _User(NamedTuple):
 _USER_COLUMNS = _User._fields
 
 
-def _strong_candidates(company: Company, users: list[_User]) -> dict[int, list[Candidate]]:
-    """person pk -> accounts whose mail or UPN is the user's e-mail (trimmed, any case); one query."""
+def _strong_candidates(company: Company, users: list[_User], accounts: dict[int, tuple]) -> dict[int, dict[int, str]]:
+    """person pk -> {account id: "mail" or "upn"} for the accounts whose mail or UPN is the user's e-mail (trimmed,
+    any case); one query. The accounts' columns go into `accounts` by id."""
     by_key: dict[str, list[int]] = defaultdict(list)
     for user in users:
         if user.email_key:
             by_key[user.email_key].append(user.pk)
     if not by_key:
         return {}
-    found: dict[int, dict[int, Candidate]] = defaultdict(dict)
+    found: dict[int, dict[int, str]] = defaultdict(dict)
     for row in _email_matches(company, sorted(by_key)):
+        accounts[row[0]] = row[:6]
         for key, reason in ((row[-1], "upn"), (row[-2], "mail")):  # mail last: it names the reason when both match
             for person_id in by_key.get(key, ()):
-                found[person_id][row[0]] = _candidate(row, reason)
-    return {person_id: list(candidates.values()) for person_id, candidates in found.items()}
+                found[person_id][row[0]] = reason
+    return found
 
 
-def _spellings(company: Company, wanted: set[NameKey]) -> list[tuple[str, str]]:
-    """The (last name, first name) pairs, as stored, of the company's entries whose folded names are a wanted key.
+class _Spellings(NamedTuple):
+    pairs: list[tuple[str, str]]  # (last name, first name) as stored
+    lasts: dict[str, str]  # a last name as stored -> folded
+    firsts: dict[str, str]  # a first name as stored -> folded
+
+
+def _spellings(company: Company, wanted: set[NameKey]) -> _Spellings:
+    """The (last name, first name) pairs, as stored, of the company's entries whose folded names are a wanted key,
+    and what each of those names folds to.
 
     One query reads the distinct last names and the distinct first names of the company (each from a
     (company, name, ...) index alone): names repeat, so that is a fraction of the entries. Python folds each once;
@@ -230,8 +240,8 @@ def _spellings(company: Company, wanted: set[NameKey]) -> list[tuple[str, str]]:
     n = _names()
     wanted_lasts = {last for _first, last in wanted}
     wanted_firsts = {first for first, _last in wanted}
-    lasts: dict[str, list[str]] = defaultdict(list)
-    firsts: dict[str, list[str]] = defaultdict(list)
+    folded_lasts: dict[str, str] = {}
+    folded_firsts: dict[str, str] = {}
     sql = (f"SELECT 0, {n['last_name']} FROM {n['contact']} WHERE {n['company']} = %s "  # noqa: S608
            f"GROUP BY {n['last_name']} UNION ALL "
            f"SELECT 1, {n['first_name']} FROM {n['contact']} WHERE {n['company']} = %s GROUP BY {n['first_name']}")
@@ -239,15 +249,23 @@ def _spellings(company: Company, wanted: set[NameKey]) -> list[tuple[str, str]]:
         folded = name_fold(stored)
         if which == 0:
             if folded in wanted_lasts:
-                lasts[folded].append(stored)
+                folded_lasts[stored] = folded
         elif folded in wanted_firsts:
-            firsts[folded].append(stored)
-    return [(last, first) for first_key, last_key in wanted
-            for last in lasts.get(last_key, ()) for first in firsts.get(first_key, ())]
+            folded_firsts[stored] = folded
+    lasts: dict[str, list[str]] = defaultdict(list)
+    firsts: dict[str, list[str]] = defaultdict(list)
+    for stored, folded in folded_lasts.items():
+        lasts[folded].append(stored)
+    for stored, folded in folded_firsts.items():
+        firsts[folded].append(stored)
+    pairs = [(last, first) for first_key, last_key in wanted
+             for last in lasts.get(last_key, ()) for first in firsts.get(first_key, ())]
+    return _Spellings(pairs, folded_lasts, folded_firsts)
 
 
-def _accounts_named(company: Company, wanted: set[NameKey]) -> dict[NameKey, list[Candidate]]:
-    """name key -> proposable accounts with that first and last name, for the wanted keys only; two queries.
+def _accounts_named(company: Company, wanted: set[NameKey], accounts: dict[int, tuple]) -> dict[NameKey, list[int]]:
+    """name key -> ids of the proposable accounts with that first and last name, for the wanted keys only; two
+    queries. The accounts' columns go into `accounts` by id.
 
     Accents cannot be folded in SQL on both databases (and no index on lower(name) finds "Müller" for "muller"), so
     Python folds the distinct names (_spellings) and the database finds the entries with those names as stored:
@@ -256,62 +274,101 @@ def _accounts_named(company: Company, wanted: set[NameKey]) -> dict[NameKey, lis
     if not wanted:
         return {}
     spellings = _spellings(company, wanted)
-    if not spellings:
+    if not spellings.pairs:
         return {}
     n = _names()
     if connection.vendor == "postgresql":
         proposable, params = _proposable_sql(n, "m")
         # OFFSET 0 keeps the subquery a probe per spelling (flattened, a join PostgreSQL may hash).
-        sql = (f"SELECT {_account_columns(n, 'm')} FROM unnest(%s::text[], %s::text[]) AS k(last, first) "  # noqa: S608
+        sql = (f"SELECT {_account_columns(n, 'm')} FROM json_array_elements(%s::json) AS k(name) "  # noqa: S608
                f"CROSS JOIN LATERAL (SELECT {_account_columns(n, 'c')}, c.{n['synced']}, c.{n['aad_state']} "
-               f"FROM {n['contact']} c WHERE c.{n['company']} = %s AND c.{n['last_name']} = k.last "
-               f"AND c.{n['first_name']} = k.first OFFSET 0) AS m WHERE {proposable}")
-        params = [[last for last, _first in spellings], [first for _last, first in spellings], company.pk, *params]
+               f"FROM {n['contact']} c WHERE c.{n['company']} = %s AND c.{n['last_name']} = k.name->>0 "
+               f"AND c.{n['first_name']} = k.name->>1 OFFSET 0) AS m WHERE {proposable}")
     else:
         proposable, params = _proposable_sql(n, "c")
         sql = (f"SELECT {_account_columns(n, 'c')} FROM json_each(%s) AS k CROSS JOIN {n['contact']} c "  # noqa: S608
                f"WHERE c.{n['company']} = %s AND c.{n['last_name']} = json_extract(k.value, '$[0]') "
                f"AND c.{n['first_name']} = json_extract(k.value, '$[1]') AND {proposable}")
-        params = [json.dumps(spellings, ensure_ascii=False), company.pk, *params]
-    accounts: dict[NameKey, list[Candidate]] = defaultdict(list)
+    params = [_json(spellings.pairs), company.pk, *params]
+    named: dict[NameKey, list[int]] = defaultdict(list)
     for row in _fetch(sql, params):
-        key = name_key(row[2], row[3])
-        if key is not None:
-            accounts[key].append(_candidate(row, "name"))
-    return accounts
+        accounts[row[0]] = row
+        named[spellings.firsts[row[2]], spellings.lasts[row[3]]].append(row[0])
+    return named
 
 
-def _kind(candidates: list[Candidate]) -> str:
-    if not candidates:
+def _kind(accounts: dict[int, str]) -> str:
+    if not accounts:
         return NONE
-    if len(candidates) > 1:
+    if len(accounts) > 1:
         return AMBIGUOUS
-    return NAME if candidates[0].reason == "name" else STRONG
+    return NAME if next(iter(accounts.values())) == "name" else STRONG
 
 
-def _sort_key(proposal: Proposal) -> tuple:
-    extension = proposal.extension or ""
+_KIND_ORDER = {kind: position for position, kind in enumerate(KINDS)}
+
+
+class _Entry(NamedTuple):
+    """A user's place in the list, kind and proposed accounts ({account id: reason}), before it is a Proposal."""
+
+    order: tuple
+    user: _User
+    kind: str
+    accounts: dict[int, str]
+
+
+def _order(kind: str, user: _User) -> tuple:
+    extension = user.extension or ""
     # Extensions are digits: shorter first is numeric order.
-    return KINDS.index(proposal.kind), not extension, len(extension), extension, proposal.username
+    return _KIND_ORDER[kind], not extension, len(extension), extension, user.username
 
 
-def _mark_shared(proposals: list[Proposal]) -> list[Proposal]:
-    """An account that is the single proposal of several users: name the others on each of them."""
-    holders: dict[int, list[str]] = defaultdict(list)
-    for proposal in proposals:
-        if proposal.account is not None:
-            holders[proposal.account.contact_id].append(proposal.username)
-    marked = []
-    for proposal in proposals:
-        others = holders[proposal.account.contact_id] if proposal.account is not None else []
-        if len(others) > 1:
-            marked.append(replace(proposal, shared_with=tuple(name for name in others if name != proposal.username)))
-        else:
-            marked.append(proposal)
-    return marked
+class ProposalList(Sequence[Proposal]):
+    """Every phone user's proposal in the page's order, with the counts per kind; each Proposal (its accounts'
+    Candidates, sorted, and the users it shares its account with) is built only when read: a page of 100 rows
+    costs 100 of them, whatever the number of users."""
+
+    def __init__(self, entries: list[_Entry], accounts: dict[int, tuple], holders: dict[int, list[str]],
+                 counts: dict[str, int]):
+        self._entries = entries
+        self._accounts = accounts
+        self._holders = holders
+        self.counts = counts  # every kind's, also in a list of one kind
+
+    def of_kind(self, kind: str) -> "ProposalList":
+        """The proposals of one kind (strong, name, ambiguous or none), in the same order."""
+        return ProposalList([entry for entry in self._entries if entry.kind == kind], self._accounts, self._holders,
+                            self.counts)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @overload
+    def __getitem__(self, index: int) -> Proposal: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Proposal]: ...
+
+    def __getitem__(self, index: int | slice) -> Proposal | list[Proposal]:
+        if isinstance(index, slice):
+            return [self._proposal(entry) for entry in self._entries[index]]
+        return self._proposal(self._entries[index])
+
+    def _proposal(self, entry: _Entry) -> Proposal:
+        user = entry.user
+        candidates = sorted((_candidate(self._accounts[pk], reason) for pk, reason in entry.accounts.items()),
+                            key=lambda candidate: candidate.user_principal_name)
+        shared: tuple[str, ...] = ()
+        if entry.kind in (STRONG, NAME):
+            holders = self._holders[candidates[0].contact_id]
+            if len(holders) > 1:
+                shared = tuple(name for name in holders if name != user.username)
+        return Proposal(person_id=user.pk, username=user.username, extension=user.extension or "",
+                        first_name=user.first_name, last_name=user.last_name, email=user.email, kind=entry.kind,
+                        candidates=tuple(candidates), shared_with=shared)
 
 
-def link_proposals(*, company: Company) -> list[Proposal]:
+def link_proposal_list(*, company: Company) -> ProposalList:
     """Every phone user of the company without an AAD account, strong proposals first, then name, ambiguous and
     none, each by extension.
 
@@ -319,24 +376,35 @@ def link_proposals(*, company: Company) -> list[Proposal]:
     name equal one account's (directory.matching.keys.name_fold). Two or more accounts: ambiguous. Accounts that
     are linked to anyone, disabled or removed in AAD, or typed in are never proposed. A constant number of
     queries, whatever the number of users or directory entries: users, e-mail matches, names, name matches.
+    Every user's kind is known (the counts, the order, a filter by kind, an account proposed to two users); the
+    Proposals are built as they are read.
     """
     users = [_User(*row) for row in
              _unlinked_users(company).annotate(email_key=_email_key()).values_list(*_USER_COLUMNS)]
-    strong = _strong_candidates(company, users)
+    accounts: dict[int, tuple] = {}
+    strong = _strong_candidates(company, users, accounts)
     name_keys = {user.pk: name_key(user.first_name, user.last_name) for user in users if user.pk not in strong}
-    named = _accounts_named(company, {key for key in name_keys.values() if key is not None})
-    proposals = []
+    named = _accounts_named(company, {key for key in name_keys.values() if key is not None}, accounts)
+    entries = []
+    holders: dict[int, list[str]] = defaultdict(list)  # account id -> users it is the single proposal of
+    counts = dict.fromkeys(KINDS, 0)
     for user in users:
-        candidates = strong.get(user.pk)
-        if candidates is None:
+        proposed = strong.get(user.pk)
+        if proposed is None:
             key = name_keys[user.pk]
-            candidates = named.get(key, []) if key is not None else []
-        proposals.append(Proposal(
-            person_id=user.pk, username=user.username, extension=user.extension or "",
-            first_name=user.first_name, last_name=user.last_name, email=user.email,
-            kind=_kind(candidates), candidates=tuple(sorted(candidates, key=lambda c: c.user_principal_name)),
-        ))
-    return sorted(_mark_shared(proposals), key=_sort_key)
+            proposed = dict.fromkeys(named.get(key, ()) if key is not None else (), "name")
+        kind = _kind(proposed)
+        counts[kind] += 1
+        if kind in (STRONG, NAME):
+            holders[next(iter(proposed))].append(user.username)
+        entries.append(_Entry(_order(kind, user), user, kind, proposed))
+    entries.sort(key=lambda entry: entry.order)
+    return ProposalList(entries, accounts, holders, counts)
+
+
+def link_proposals(*, company: Company) -> list[Proposal]:
+    """link_proposal_list(), every Proposal built (matchaad; the page reads one page of the list)."""
+    return list(link_proposal_list(company=company))
 
 
 def proposal_counts(proposals: Iterable[Proposal]) -> dict[str, int]:

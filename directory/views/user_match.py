@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from directory.linking import aad_differences
-from directory.matching.selectors import Candidate, Proposal, link_proposals, proposal_counts
+from directory.matching.selectors import Candidate, Proposal, link_proposal_list
 from directory.matching.services import BulkLinkResult, LinkChoice, users_link_aad
 from directory.models import Company, Person
 from directory.permissions import manager_required
@@ -62,9 +62,10 @@ def user_match_page(request: HttpRequest) -> HttpResponse:
     show = _show(request)
     if request.method == "POST":
         return _link_selected(request, show)
-    proposals = link_proposals(company=_company(request))
-    counts = proposal_counts(proposals)
-    shown = proposals if show == "all" else [proposal for proposal in proposals if proposal.kind == show]
+    # Every user's kind (counts, order, filter); Proposals built for the page's rows only.
+    proposals = link_proposal_list(company=_company(request))
+    counts = proposals.counts
+    shown = proposals if show == "all" else proposals.of_kind(show)
     page = Paginator(shown, MATCH_PAGE_SIZE).get_page(request.GET.get("page"))
     filters = [(key, label, len(proposals) if key == "all" else counts[key]) for key, label in SHOW_LABELS.items()]
     return render(request, "directory/user_match.html", {

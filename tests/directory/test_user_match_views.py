@@ -198,3 +198,17 @@ def test_another_company_s_user_and_account_cannot_be_linked_from_here(manager_c
     (message,) = _messages(response)
     assert message.startswith(f"Linked 0 users; 1 could not be linked: user #{stranger.pk}: This is not a phone user")
     assert Person.objects.get(pk=stranger.pk).aad_contact is None
+
+
+def test_a_filter_pages_through_its_own_kind(manager_client, company, make_synced):
+    phone_users(company, [{"login": f"u{n}", "extension": str(1000 + n), "first_name": f"F{n}", "last_name": "L"}
+                          for n in range(230)])
+    for n in range(0, 230, 2):
+        make_synced(company, f"F{n}", "L")  # 115 name proposals, 115 without
+    first = manager_client.get(URL + "?show=name").content.decode()
+    second = manager_client.get(URL + "?show=name&page=2").content.decode()
+    assert first.count('<tr data-user="') == first.count('data-kind="name"') == 100
+    assert second.count('<tr data-user="') == second.count('data-kind="name"') == 15
+    assert "Page 2 of 2: 115 users" in second
+    assert re.search(r'No proposal <span class="badge text-bg-light">115</span>', second)
+    assert 'data-user="' + str(company.people.get(login="u228").pk) + '"' in second  # the last one, by extension

@@ -1,7 +1,7 @@
 """Which AAD accounts the portal proposes for phone users without one, and why."""
 import pytest
 
-from directory.matching.selectors import link_proposals, linkable_user_count, proposal_counts
+from directory.matching.selectors import link_proposal_list, link_proposals, linkable_user_count, proposal_counts
 from directory.services import person_link_aad
 from tests.directory.factories import phone_users
 
@@ -229,3 +229,26 @@ def test_linkable_user_count_counts_users_whose_email_is_an_account_s(company, u
     make_synced(company, email="gone@vertical.com", aad_state="removed")  # never proposed: not counted
     assert _proposal(company, ambiguous).kind == "ambiguous"
     assert linkable_user_count(company=company) == 2
+
+
+def test_the_lazy_list_is_link_proposals_in_the_same_order_with_counts_and_kinds(company, make_user, make_synced):
+    for n, kind in enumerate(["strong", "name", "ambiguous", "none"] * 3):
+        person = make_user(company, login=f"u{n}", extension=str(900 - n), first_name=f"F{n}", last_name="L",
+                           email=f"u{n}@vertical.com" if kind == "strong" else "")
+        if kind == "strong":
+            make_synced(company, email=person.email)
+        elif kind in ("name", "ambiguous"):
+            make_synced(company, f"F{n}", "L")
+            if kind == "ambiguous":
+                make_synced(company, f"f{n}", "l")
+    shared = make_user(company, login="shared", extension="1", email="u0@vertical.com")
+    proposals = link_proposals(company=company)
+    listed = link_proposal_list(company=company)
+    assert list(listed) == proposals
+    assert listed[0] == proposals[0] and listed[2:5] == proposals[2:5]
+    assert listed.counts == proposal_counts(proposals) == {"strong": 4, "name": 3, "ambiguous": 3, "none": 3}
+    assert [p.username for p in listed.of_kind("strong")][:1] == [shared.username]
+    assert listed.of_kind("strong")[0].shared_with == (f"u0@{company.slug}",)
+    for kind in ("strong", "name", "ambiguous", "none"):
+        assert list(listed.of_kind(kind)) == [p for p in proposals if p.kind == kind]
+        assert listed.of_kind(kind).counts == listed.counts
