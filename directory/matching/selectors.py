@@ -215,7 +215,7 @@ def _strong_candidates(company: Company, users: list[_User], accounts: dict[int,
         return {}
     found: dict[int, dict[int, str]] = defaultdict(dict)
     for row in _email_matches(company, sorted(by_key)):
-        accounts[row[0]] = row[:6]
+        accounts[row[0]] = row  # _candidate() reads the first six columns
         for key, reason in ((row[-1], "upn"), (row[-2], "mail")):  # mail last: it names the reason when both match
             for person_id in by_key.get(key, ()):
                 found[person_id][row[0]] = reason
@@ -309,18 +309,26 @@ _KIND_ORDER = {kind: position for position, kind in enumerate(KINDS)}
 
 
 class _Entry(NamedTuple):
-    """A user's place in the list, kind and proposed accounts ({account id: reason}), before it is a Proposal."""
+    """A user's place in the list (the first five fields, compared in that order: kind, then extension, then the
+    unique portal ID), kind and proposed accounts ({account id: reason}), before it is a Proposal. One tuple per
+    user: at 5,000 users every object saved per user is fewer garbage collections in the request."""
 
-    order: tuple
+    kind_order: int
+    no_extension: bool
+    extension_length: int  # extensions are digits: shorter first is numeric order
+    extension: str
+    username: str
     user: _User
     kind: str
     accounts: dict[int, str]
 
 
-def _order(kind: str, user: _User) -> tuple:
+def _entry(user: _User, kind: str, accounts: dict[int, str]) -> _Entry:
     extension = user.extension or ""
-    # Extensions are digits: shorter first is numeric order.
-    return _KIND_ORDER[kind], not extension, len(extension), extension, user.username
+    return _Entry(_KIND_ORDER[kind], not extension, len(extension), extension, user.username, user, kind, accounts)
+
+
+_NO_ACCOUNTS: dict[int, str] = {}  # shared by the users without a proposal; never changed
 
 
 class ProposalList(Sequence[Proposal]):
@@ -392,13 +400,14 @@ def link_proposal_list(*, company: Company) -> ProposalList:
         proposed = strong.get(user.pk)
         if proposed is None:
             key = name_keys[user.pk]
-            proposed = dict.fromkeys(named.get(key, ()) if key is not None else (), "name")
+            ids = named.get(key) if key is not None else None
+            proposed = dict.fromkeys(ids, "name") if ids else _NO_ACCOUNTS
         kind = _kind(proposed)
         counts[kind] += 1
         if kind in (STRONG, NAME):
             holders[next(iter(proposed))].append(user.username)
-        entries.append(_Entry(_order(kind, user), user, kind, proposed))
-    entries.sort(key=lambda entry: entry.order)
+        entries.append(_entry(user, kind, proposed))
+    entries.sort()
     return ProposalList(entries, accounts, holders, counts)
 
 
