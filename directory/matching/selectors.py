@@ -1,7 +1,7 @@
 """Reads for proposed links: every phone user without an AAD account, with the accounts the portal proposes."""
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, overload
 
@@ -168,6 +168,13 @@ def _fetch(sql: str, params: list[Any]) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _stream(sql: str, params: list[Any]) -> Iterator[tuple]:
+    """The rows one at a time, each garbage as soon as it is read (for rows that are not kept)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        yield from cursor
+
+
 def _email_matches(company: Company, keys: list[str]) -> list[tuple]:
     """(account columns..., lower(mail), lower(UPN)) of proposable accounts whose mail or UPN, lower-cased by the
     database, is one of `keys`; one query, a probe per key of each (company, lower(column)) index (an account
@@ -245,7 +252,7 @@ def _spellings(company: Company, wanted: set[NameKey]) -> _Spellings:
     sql = (f"SELECT 0, {n['last_name']} FROM {n['contact']} WHERE {n['company']} = %s "  # noqa: S608
            f"GROUP BY {n['last_name']} UNION ALL "
            f"SELECT 1, {n['first_name']} FROM {n['contact']} WHERE {n['company']} = %s GROUP BY {n['first_name']}")
-    for which, stored in _fetch(sql, [company.pk, company.pk]):
+    for which, stored in _stream(sql, [company.pk, company.pk]):
         folded = name_fold(stored)
         if which == 0:
             if folded in wanted_lasts:
