@@ -15,8 +15,8 @@ without a network) median and 95th percentile, the full garbage collections duri
 the page filtered by one kind (?show=name, half as many requests), and peak Python memory of one request; queries
 per request at 1,000 and 5,000 users (must be equal); the Link selected POST of one page (100 strong rows); the
 MS AAD page's count query; `manage.py matchaad --company ...` wall time as operators run it (a new process:
-interpreter and Django start-up included) and the time of the same listing in-process; then `matchaad --apply`
-wall time.
+interpreter and Django start-up included) and the time of the same listing in-process (median of 3); then
+`matchaad --apply` wall time.
 Targets: first screen median < 300 ms, matchaad < 5 s; the ratio to each target is printed. Exit status 1 when a
 target is missed or the query count grows with the users.
 
@@ -92,7 +92,7 @@ def print_report(results: list[dict]) -> bool:
         print(f"Link selected, one page of {r['post_rows']} strong rows: {r['post_ms']:.0f} ms, {r['post_queries']} "
               f"queries ({r['post_queries'] / max(r['post_rows'], 1):.1f} a row)")
         print(f"MS AAD page's \"N existing users can be linked\" count: median {r['count_ms']:.1f} ms (1 query)")
-        print(f"matchaad listing in-process: {r['matchaad_inprocess_s']:.2f} s")
+        print(f"matchaad listing in-process (median of 3): {r['matchaad_inprocess_s']:.2f} s")
         print(f"manage.py matchaad (new process, wall): {r['matchaad_s']:.2f} s; target < "
               f"{TARGETS['matchaad_s']:.0f} s: {cmd_ratio:.2f}x of target" + ("  ok" if cmd_ratio < 1 else "  OVER"))
         print(f"manage.py matchaad --apply (new process, wall): {r['apply_s']:.2f} s, linked {r['applied']} users")
@@ -293,9 +293,12 @@ def child(spec: dict) -> dict:
         begin = time.perf_counter()
         linkable_user_count(company=company)
         times.append((time.perf_counter() - begin) * 1000)
-    start = time.perf_counter()
-    call_command("matchaad", "--company", company.slug, stdout=io.StringIO())
-    inprocess_s = time.perf_counter() - start
+    runs = []
+    for _ in range(3):  # one call varies by half on a shared machine
+        start = time.perf_counter()
+        call_command("matchaad", "--company", company.slug, stdout=io.StringIO())
+        runs.append(time.perf_counter() - start)
+    inprocess_s = statistics.median(runs)
     matchaad_s = min(run_command(["matchaad", "--company", company.slug]) for _ in range(3))
 
     # One page's confirm: the first 100 rows are strong and ticked.
