@@ -10,6 +10,7 @@ from typing import Any
 from django.db import connection
 
 from aadsync.models import AccountChange, SyncRun
+from aadsync.sync.bulk import rows_insert
 from aadsync.sync.mapping import ACTIVE, DISABLED, OUT_OF_SCOPE, REMOVED, TEXT_FIELDS, ContactRow
 from aadsync.sync.plans import PagePlan
 
@@ -68,12 +69,7 @@ class AccountChangeLog:
             rows = rows[: max(0, self.limit - self.written)]
         if not rows:
             return
-        table = connection.ops.quote_name(AccountChange._meta.db_table)
-        columns = ", ".join(connection.ops.quote_name(name) for name in _COLUMNS)
-        json_param = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-        values = ", ".join(["%s"] * (len(_COLUMNS) - 1) + [json_param])
-        with connection.cursor() as cursor:
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({values})", rows)
+        rows_insert(AccountChange, _COLUMNS, rows)
         self.written += len(rows)
 
     def add_missing(self, *, where: str, params: list[Any], kind: str) -> None:

@@ -10,12 +10,13 @@ from types import TracebackType
 from django.conf import settings
 from django.db import DatabaseError, connection
 
+from aadsync.sync.bulk import copy_rows
 from aadsync.sync.mapping import ACTIVE, DISABLED, OUT_OF_SCOPE, REMOVED, REMOVED_MISSING
 from aadsync.sync.records import AccountChangeLog
 from aadsync.sync.writes import CONTACT_TABLE, db_datetime
 from directory.models import Company, Contact
 
-SEEN_CHUNK = 5000  # object IDs per INSERT into the seen table
+SEEN_CHUNK = 5000  # object IDs per INSERT into the seen table on SQLite (under its 32,766 parameters)
 
 
 def current_states(gone_state: str) -> tuple[str, ...]:
@@ -26,15 +27,20 @@ def current_states(gone_state: str) -> tuple[str, ...]:
 
 class SeenIds:
     """The object IDs a full listing returned, in a temporary table of the run's connection: the database keeps
-    them (memory stays bounded by a page) and finds the rows not among them with one anti-join."""
+    them (memory stays bounded by a page) and finds the rows not among them with one anti-join. On PostgreSQL each
+    page arrives by COPY into a table without an index (repeats are harmless to the anti-join), indexed and analysed
+    once, when the read is complete; SQLite keeps a primary key and skips repeats."""
 
     def __init__(self) -> None:
         self.table = f"aadsync_seen_{uuid.uuid4().hex[:12]}"
         self.count = 0
+        self.postgresql = connection.vendor == "postgresql"
+        self.indexed = not self.postgresql
 
     def __enter__(self) -> SeenIds:
+        key = "" if self.postgresql else " PRIMARY KEY"
         with connection.cursor() as cursor:
-            cursor.execute(f"CREATE TEMPORARY TABLE {self.table} (object_id varchar(36) PRIMARY KEY)")
+            cursor.execute(f"CREATE TEMPORARY TABLE {self.table} (object_id varchar(36){key})")
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -50,6 +56,11 @@ class SeenIds:
     def add(self, object_ids: list[str]) -> None:
         """The IDs of one page (canonical lower-case GUIDs; repeats are harmless)."""
         with connection.cursor() as cursor:
+            if self.postgresql:
+                rows = [(object_id,) for object_id in object_ids]
+                copy_rows(cursor, f"COPY {self.table} (object_id) FROM STDIN", rows)
+                self.count += len(object_ids)
+                return
             for start in range(0, len(object_ids), SEEN_CHUNK):
                 chunk = object_ids[start:start + SEEN_CHUNK]
                 cursor.execute(f"INSERT INTO {self.table} (object_id) VALUES {', '.join(['(%s)'] * len(chunk))} "
@@ -58,6 +69,11 @@ class SeenIds:
 
     def missing(self, company: Company, states: tuple[str, ...]) -> tuple[str, list]:
         """The WHERE clause (and its parameters) of the company's entries in `states` this read did not list."""
+        if not self.indexed:
+            with connection.cursor() as cursor:
+                cursor.execute(f"CREATE INDEX ON {self.table} (object_id)")
+                cursor.execute(f"ANALYZE {self.table}")
+            self.indexed = True
         quote = connection.ops.quote_name
         contact = quote(CONTACT_TABLE)
         where = (f"{contact}.{quote('company_id')} = %s AND {quote('synced')} AND {quote('aad_state')} IN "

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import DatabaseError, connection, models, transaction
 
+from aadsync.sync.bulk import array_param, rows_insert, rows_update
 from aadsync.sync.mapping import SYNCED_FIELDS, ContactRow
 from aadsync.sync.plans import PagePlan
 from directory.models import Company, Contact
@@ -18,7 +19,6 @@ logger = logging.getLogger(__name__)
 CONTACT_TABLE = Contact._meta.db_table
 INSERT_COLUMNS = ("company_id", "object_id", *SYNCED_FIELDS, "last_synced_at", "created_at")
 UPDATE_COLUMNS = (*SYNCED_FIELDS, "last_synced_at")
-INSERT_CHUNK = 1000  # rows per multi-row INSERT on PostgreSQL (14 columns: well under its 65,535 parameters)
 
 
 def _column(name: str) -> str:
@@ -44,41 +44,30 @@ def contact_existing_rows(company: Company, object_ids: Sequence[str]) -> dict[s
     if not object_ids:
         return {}
     columns = ", ".join(_column(name) for name in ("id", "object_id", *SYNCED_FIELDS))
-    placeholders = ", ".join(["%s"] * len(object_ids))
+    params: list[Any]
+    if connection.vendor == "postgresql":  # one array parameter (see bulk.py)
+        among, params = f"= ANY({array_param(Contact, 'object_id')})", [company.pk, list(object_ids)]
+    else:
+        among, params = f"IN ({', '.join(['%s'] * len(object_ids))})", [company.pk, *object_ids]
     # "object_id IS NOT NULL" lets SQLite use the partial unique index (company, object_id).
     sql = (f"SELECT {columns} FROM {_table()} WHERE {_column('company')} = %s AND {_column('object_id')} IS NOT NULL "
-           f"AND {_column('object_id')} IN ({placeholders})")
+           f"AND {_column('object_id')} {among}")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [company.pk, *object_ids])
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     # SQLite returns booleans as 0/1, which compare equal to False/True.
     return {row[1]: (row[0], ContactRow(*row[2:])) for row in rows}
 
 
 def contact_insert_rows(rows: list[tuple]) -> None:
-    """INSERT new Contact rows (INSERT_COLUMNS order): a prepared executemany on SQLite, multi-row INSERTs on
-    PostgreSQL. Django's bulk_create, batched at 71 rows on SQLite, costs four times as much."""
-    if not rows:
-        return
-    columns = ", ".join(_column(name) for name in INSERT_COLUMNS)
-    one_row = "(" + ", ".join(["%s"] * len(INSERT_COLUMNS)) + ")"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            for start in range(0, len(rows), INSERT_CHUNK):
-                chunk = rows[start:start + INSERT_CHUNK]
-                cursor.execute(f"INSERT INTO {_table()} ({columns}) VALUES {', '.join([one_row] * len(chunk))}",
-                               [value for row in chunk for value in row])
-        else:
-            cursor.executemany(f"INSERT INTO {_table()} ({columns}) VALUES {one_row}", rows)
+    """INSERT new Contact rows (INSERT_COLUMNS order) in one statement (bulk.py). Django's bulk_create, batched at
+    71 rows on SQLite, costs four times as much."""
+    rows_insert(Contact, INSERT_COLUMNS, rows)
 
 
 def contact_update_rows(rows: list[tuple]) -> None:
-    """UPDATE changed Contact rows: each tuple holds UPDATE_COLUMNS values, then the pk (one executemany)."""
-    if not rows:
-        return
-    assignments = ", ".join(f"{_column(name)} = %s" for name in UPDATE_COLUMNS)
-    with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {_table()} SET {assignments} WHERE {_column('id')} = %s", rows)
+    """UPDATE changed Contact rows: each tuple holds UPDATE_COLUMNS values, then the pk (one statement)."""
+    rows_update(Contact, UPDATE_COLUMNS, rows)
 
 
 class PlannerStats:

@@ -112,6 +112,23 @@ def test_sync_keeps_non_ascii_markup_and_longest_values_intact(fake_ms, company)
         64, 64, 113, 256)
 
 
+
+def test_sync_keeps_copy_s_special_characters_in_rows_and_account_lines(fake_ms, company):
+    """PostgreSQL writes by COPY, whose text format gives tab, newline, backslash and \\N a meaning of their own."""
+    odd = "Tab\there\nnew line \\ back\\slash \\N"
+    user = graph_user(given_name=odd, surname="\\N", mobile_phone="+1\t555\\0100")
+    setup = fake_ms.configure(company, users=[user])
+
+    run = sync(company)
+
+    contact = Contact.objects.get(company=company, object_id=user["id"])
+    assert (contact.first_name, contact.last_name, contact.mobile_phone) == (odd, "\\N", "+1\t555\\0100")
+    line = run.account_changes.get()
+    assert line.name == f"{odd} \\N" and line.fields is None
+    setup.tenant.update_user(user["id"], givenName="Plain")
+    changed = sync(company, full=True)
+    assert changed.account_changes.get().fields == {"first_name": [odd, "Plain"]}
+
 def test_sync_marks_disabled_accounts(fake_ms, company):
     off = graph_user(account_enabled=False)
     on = graph_user()
