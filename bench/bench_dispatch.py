@@ -78,7 +78,10 @@ def child(scenario: str, db: str, broker: str, args) -> dict:
     from cryptography.fernet import Fernet
 
     tmp = tempfile.mkdtemp(prefix="bench-dispatch-")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cmportal.settings", "LOG_LEVEL": "WARNING",
+    # The click scenario waits for the worker's "ready." line, which Celery logs at INFO through the project's
+    # LOGGING (LOG_LEVEL); the dispatch scenario keeps its output to warnings.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cmportal.settings",
+           "LOG_LEVEL": "INFO" if scenario == "click" else "WARNING",
            "PYTHONPATH": str(ROOT), "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "bench-only-" + "x" * 40,
            "DJANGO_ALLOWED_HOSTS": "testserver", "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
            "CMPORTAL_VAR_DIR": tmp, **broker_env(broker, tmp, args.redis_url)}
