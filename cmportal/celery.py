@@ -6,7 +6,10 @@ from typing import Any
 from celery import Celery
 from celery.signals import setup_logging
 
+from cmportal.broker import use_for_filesystem_urls
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmportal.settings")
+use_for_filesystem_urls()  # the embedded broker writes each message atomically
 
 app = Celery("cmportal")
 app.config_from_object("django.conf:settings", namespace="CELERY")

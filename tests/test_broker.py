@@ -15,8 +15,7 @@ def channel(tmp_path):
     folder = tmp_path / "queue"
     folder.mkdir()
     options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False}
-    with Connection("filesystem://localhost//", transport="cmportal.broker:Transport",
-                    transport_options=options) as connection:
+    with Connection("filesystem://localhost//", transport_options=options) as connection:
         yield connection.default_channel
 
 
@@ -47,8 +46,13 @@ def test_messages_keep_their_order_and_queue(channel):
     assert channel._get("cmportal-alerts") == {"n": "alert"}
 
 
-def test_the_settings_use_it_for_the_folder_broker_only():
-    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
-        assert settings.CELERY_BROKER_TRANSPORT == "cmportal.broker:Transport"
-    else:
-        assert getattr(settings, "CELERY_BROKER_TRANSPORT", None) is None
+def test_every_filesystem_url_of_the_process_takes_it(channel):
+    """Whatever sets the URL (settings, a test switching brokers), filesystem:// means the atomic transport."""
+    from cmportal.broker import Channel, Transport
+
+    assert isinstance(channel, Channel)
+    assert Connection("filesystem://localhost//").transport_cls == "filesystem"
+    assert Connection("filesystem://localhost//").get_transport_cls() is Transport
+    assert Connection(settings.CELERY_BROKER_URL).get_transport_cls() is (
+        Transport if settings.CELERY_BROKER_URL.startswith("filesystem://") else
+        Connection(settings.CELERY_BROKER_URL).get_transport_cls())

@@ -62,9 +62,6 @@ def redis_ping(url: str) -> None:
         client.close()
 
 
-FOLDER_TRANSPORT = "cmportal.broker:Transport"  # as cmportal/settings.py sets it for filesystem://
-
-
 def make_broker(name: str, tmp_path: Path, *, redis_url: str = REDIS_URL) -> Broker:
     if name == "redis":
         redis_ping(redis_url)
@@ -95,16 +92,14 @@ def _reset_producer_pools() -> None:
 def publishing_to(broker: Broker, monkeypatch):
     """Make this (test) process publish to `broker`, e.g. for One-time Sync clicks served by live_server."""
     conf = celery_app.conf
-    saved = conf.broker_url, conf.broker_transport_options, conf.broker_transport
+    saved = conf.broker_url, conf.broker_transport_options
     monkeypatch.setenv("CELERY_BROKER_URL", broker.url)  # Celery's conf prefers the variable when it is set
     conf.broker_url, conf.broker_transport_options = broker.url, broker.transport_options
-    # The transport the settings pick for this URL (the folder broker's atomic writes, or the URL's own scheme).
-    conf.broker_transport = FOLDER_TRANSPORT if broker.name == "filesystem" else None
     _reset_producer_pools()
     try:
         yield
     finally:
-        conf.broker_url, conf.broker_transport_options, conf.broker_transport = saved
+        conf.broker_url, conf.broker_transport_options = saved
         _reset_producer_pools()
 
 
