@@ -25,7 +25,8 @@ def _column_type(model: type[models.Model], name: str) -> str:
     return db_type
 
 
-def _quoted(model: type[models.Model], names: Sequence[str]) -> list[str]:
+def quoted_columns(model: type[models.Model], names: Sequence[str]) -> list[str]:
+    """The quoted database columns of the model's fields `names` (field names or attnames)."""
     quote = connection.ops.quote_name
     columns = []
     for name in names:
@@ -66,7 +67,7 @@ def rows_insert(model: type[models.Model], names: Sequence[str], rows: Sequence[
     if not rows:
         return
     table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(_quoted(model, names))
+    columns = ", ".join(quoted_columns(model, names))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             copy_rows(cursor, f"COPY {table} ({columns}) FROM STDIN", rows)
@@ -80,8 +81,8 @@ def rows_update(model: type[models.Model], names: Sequence[str], rows: Sequence[
     if not rows:
         return
     table = connection.ops.quote_name(model._meta.db_table)
-    columns = _quoted(model, names)
-    pk = _quoted(model, [model._meta.pk.name])[0]
+    columns = quoted_columns(model, names)
+    pk = quoted_columns(model, [model._meta.pk.name])[0]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             arrays = ", ".join(array_param(model, name) for name in (*names, model._meta.pk.name))

@@ -7,9 +7,9 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DatabaseError, connection, transaction
 
-from aadsync.sync.bulk import array_param, rows_insert, rows_update
+from aadsync.sync.bulk import array_param, quoted_columns, rows_insert, rows_update
 from aadsync.sync.mapping import SYNCED_FIELDS, ContactRow
 from aadsync.sync.plans import PagePlan
 from directory.models import Company, Contact
@@ -22,9 +22,7 @@ UPDATE_COLUMNS = (*SYNCED_FIELDS, "last_synced_at")
 
 
 def _column(name: str) -> str:
-    field = Contact._meta.get_field(name)
-    assert isinstance(field, models.Field) and field.column
-    return connection.ops.quote_name(field.column)
+    return quoted_columns(Contact, [name])[0]
 
 
 def _table() -> str:
