@@ -290,10 +290,12 @@ def _clicker(browser: Browser, barrier: threading.Barrier, answers: list, index:
         return
     response = browser.click_one_time_sync()
     answers[index] = response.status_code if response is not None else "error"
-    # The MS AAD page polls the latest run every second while it is queued or running (here: until the next wave).
-    while not stop.is_set() and time.monotonic() < poll_until - 1.0:
+    # The MS AAD page asks for the run's status as soon as the click is answered, then every second while the run
+    # is queued or running (here: until the next wave). The first poll does not wait for time left: on a slow
+    # machine the click can answer after the wave's last second has begun, and the page still asks once.
+    while not stop.is_set():
         run = browser.sync_status()
-        if run is None or not run.get("active"):
+        if run is None or not run.get("active") or time.monotonic() >= poll_until - 1.0:
             return
         stop.wait(1.0)
 
