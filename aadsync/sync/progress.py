@@ -26,11 +26,13 @@ class ProgressPublisher:
         self._thread = threading.Thread(target=self._loop, name="sync-progress", daemon=True)
 
     def update(self, **figures: int) -> None:
+        # A wait is not cleared here: pages are read ahead in another thread, so the engine applying page N says
+        # nothing about the reader's wait for page N+1. A wait ends by itself (waiting_until is a time).
         with self._lock:
-            self._latest = {**self._latest, **figures, "waiting_until": None, "waiting_why": ""}
+            self._latest = {**self._latest, **figures}
 
     def waiting(self, seconds: float, why: str) -> None:
-        """The engine now waits `seconds` for Microsoft (a Retry-After, or a backoff)."""
+        """The engine now waits `seconds` for Microsoft (a Retry-After, or a backoff); the page counts it down."""
         with self._lock:
             self._latest = {**self._latest, "waiting_until": time.time() + seconds, "waiting_why": why}
 

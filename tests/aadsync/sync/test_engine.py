@@ -761,6 +761,38 @@ def test_command_keeps_stdout_one_line_and_says_held_removals_on_stderr(fake_ms,
     assert "safety limit" in captured.err
 
 
+def test_a_wait_for_the_next_page_stays_shown_while_the_engine_applies_the_page_before_it(company):
+    """Pages are read ahead: the reader waiting for page 2 and the engine then counting page 1 must not make the
+    page forget the wait (it did, and the 150 s test below failed whenever the count came first)."""
+    from aadsync.sync.progress import ProgressPublisher
+
+    run = sync_run_create(company=company, trigger=COMMAND)
+    run.status = SyncRun.Status.RUNNING
+    publisher = ProgressPublisher(run)
+    publisher.waiting(150, "throttled")  # the reader, for page 2
+    publisher.update(pages_read=1, users_read=100)  # then the engine, for page 1
+    with publisher:  # its thread publishes what it holds before it looks at the stop
+        pass
+
+    shown = sync_run_progress(run)
+    assert shown["pages_read"] == 1 and shown["users_read"] == 100
+    assert 148 <= shown["waiting_seconds"] <= 150 and shown["waiting_why"] == "throttled"
+
+
+def test_a_wait_that_is_over_is_no_longer_shown(company):
+    from aadsync.sync.progress import ProgressPublisher
+
+    run = sync_run_create(company=company, trigger=COMMAND)
+    run.status = SyncRun.Status.RUNNING
+    publisher = ProgressPublisher(run)
+    publisher.waiting(-1, "HTTP 503")  # a wait whose time has passed
+    publisher.update(pages_read=2)
+    with publisher:
+        pass
+
+    assert sync_run_progress(run)["waiting_seconds"] == 0
+
+
 def test_a_retry_after_of_150_seconds_is_waited_out_and_shown_while_it_lasts(fake_ms, company):
     """Time-compressed: the client's clock and sleep are the test's, so 150 s of Retry-After pass at once, while
     the page's progress (published by the engine's thread) says how long the look-up waits and why."""
