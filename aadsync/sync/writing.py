@@ -6,7 +6,7 @@ from datetime import datetime
 
 from aadsync.sync.counts import Counts
 from aadsync.sync.mapping import ContactRow, normalise_object_id
-from aadsync.sync.plans import plan_changes, plan_listing
+from aadsync.sync.plans import Existing, PagePlan, plan_changes, plan_listing
 from aadsync.sync.progress import ProgressPublisher
 from aadsync.sync.reading import FULL
 from aadsync.sync.records import AccountChangeLog
@@ -23,12 +23,26 @@ class Writer:
         self.progress, self.log, self.now, self.dry_run = progress, log, now, dry_run
         self.counts = Counts()
         self.notices: list[str] = []
+        # A preview writes nothing, so a later page would plan against the directory as it was: a user Microsoft
+        # lists again (delta may repeat one) counted as created twice. It plans against what it would have written.
+        self.planned: Existing = {}
 
     def _counted(self, plan_counts: Counts) -> None:
         self.counts.add(plan_counts)
         self.counts.users_applied += (plan_counts.created + plan_counts.updated + plan_counts.unchanged
                                       + plan_counts.disabled + plan_counts.removed)
         self.progress.update(users_applied=self.counts.users_applied)
+
+    def _existing(self, object_ids: list[str]) -> Existing:
+        existing = contact_existing_rows(self.company, object_ids)
+        if self.planned:
+            existing.update((object_id, self.planned[object_id]) for object_id in object_ids
+                            if object_id in self.planned)
+        return existing
+
+    def _would_write(self, plan: PagePlan) -> None:
+        self.planned.update((object_id, (0, row)) for object_id, row in plan.creates)  # no pk: never written
+        self.planned.update((object_id, (pk, after)) for pk, object_id, _before, after in plan.updates)
 
     def write(self, spool: Spool, mode: str, *, allow_removals: bool) -> None:
         stats = PlannerStats()
@@ -39,18 +53,18 @@ class Writer:
                 if record[0] == FULL:
                     _, entries, seen_ids, skipped, looked_up = record
                     rows = [(object_id, ContactRow._make(row)) for object_id, row in entries]
-                    plan = plan_listing(contact_existing_rows(self.company, [object_id for object_id, _ in rows]),
-                                        rows)
+                    plan = plan_listing(self._existing([object_id for object_id, _ in rows]), rows)
                     seen.add(seen_ids)
                     plan.counts.skipped += skipped
                 else:
                     _, users, looked_up = record
                     ids = [object_id for object_id in (normalise_object_id(user.get("id")) for user in users
                                                        if user.__class__ is dict) if object_id]
-                    plan = plan_changes(contact_existing_rows(self.company, ids), users,
-                                        include_guests=self.include_guests)
+                    plan = plan_changes(self._existing(ids), users, include_guests=self.include_guests)
                 plan.counts.looked_up += looked_up
-                if not self.dry_run:
+                if self.dry_run:
+                    self._would_write(plan)
+                else:
                     plan_write(company=self.company, plan=plan, now=self.now)
                     stats.grew(self.counts.created + self.counts.disabled + len(plan.creates))
                 self.log.add_plan(plan)

@@ -223,6 +223,22 @@ def users_delta(ms, request):
     else:  # an initial round: everything now, and changes from now on in the next round
         state = {"t": token.tenant_id, "k": "initial", "s": tenant.seq, "e": tenant.seq, "o": 0, "p": 1}
 
+    items, total = _round_entries(ms, state, tenant, select, minimal, size)
+    if ms.delta_repeats and state["o"] + size >= total and state["o"] > 0:  # the round's last page, not its first
+        items += _round_entries(ms, {**state, "o": 0}, tenant, select, minimal, ms.delta_repeats)[0]
+    data = {"@odata.context": f"{ms.graph_url}/$metadata#users({','.join(select)})", "value": items}
+    if state["o"] + size < total:
+        data["@odata.nextLink"] = page_link(ms, "/users/delta", request, "$skiptoken",
+                                            {**state, "o": state["o"] + size, "p": state["p"] + 1})
+    else:
+        data["@odata.deltaLink"] = page_link(ms, "/users/delta", request, "$deltatoken", {
+            "t": token.tenant_id, "s": state["e"], "g": tenant.delta_generation, "at": time.time()})
+    headers = {"Preference-Applied": "return=minimal"} if minimal else {}
+    return Response.json(200, data, headers)
+
+
+def _round_entries(ms, state: dict, tenant, select: list[str], minimal: bool, size: int) -> tuple[list[dict], int]:
+    """A delta round's entries from offset state["o"] (at most `size`), and how many the round has in all."""
     if state["k"] == "initial":
         users = tenant.users
         items = [project(user, select, ms) for user in users[state["o"]: state["o"] + size]]
@@ -249,12 +265,4 @@ def users_delta(ms, request):
             else:
                 names = select
             items.append(project(user, names, ms))
-    data = {"@odata.context": f"{ms.graph_url}/$metadata#users({','.join(select)})", "value": items}
-    if state["o"] + size < total:
-        data["@odata.nextLink"] = page_link(ms, "/users/delta", request, "$skiptoken",
-                                            {**state, "o": state["o"] + size, "p": state["p"] + 1})
-    else:
-        data["@odata.deltaLink"] = page_link(ms, "/users/delta", request, "$deltatoken", {
-            "t": token.tenant_id, "s": state["e"], "g": tenant.delta_generation, "at": time.time()})
-    headers = {"Preference-Applied": "return=minimal"} if minimal else {}
-    return Response.json(200, data, headers)
+    return items, total

@@ -113,6 +113,7 @@ class FakeMicrosoft:
         self.delta_page_size = graph_routes.DELTA_PAGE
         self.delta_token_ttl = graph_routes.DELTA_TOKEN_TTL
         self.delta_expired_answer: tuple[int, str | None] = (400, None)
+        self.delta_repeats = 0  # the last page of a delta round repeats the round's first N entries (repeat_in_delta)
         self.grant_handlers: dict[str, callable] = {}
         # A national cloud's Graph host, whose scopes the token endpoint accepts (global: graph.microsoft.com),
         # and the host the tenant's issuer names (None: this fake's own address; China's differs from where the
@@ -163,6 +164,7 @@ class FakeMicrosoft:
         self.delta_page_size = graph_routes.DELTA_PAGE
         self.delta_token_ttl = graph_routes.DELTA_TOKEN_TTL
         self.delta_expired_answer = (400, None)
+        self.delta_repeats = 0
         self.raw_users = False
         self.graph_host = DEFAULT_GRAPH_HOST
         self.issuer_host = None
@@ -255,6 +257,11 @@ class FakeMicrosoft:
     def ignore_top(self, page_size: int = 100) -> None:
         """Answer every listing (/users and /users/delta) in pages of `page_size`, whatever $top asked."""
         self.page_size_override = page_size
+
+    def repeat_in_delta(self, entries: int) -> None:
+        """Microsoft: "The same resource may appear more than once in delta responses." From now on the last page
+        of every delta round repeats the round's first `entries` entries, as they are now."""
+        self.delta_repeats = entries
 
     def expire_delta_tokens(self, tenant: Tenant, *, status: int = 400, code: str | None = None) -> None:
         """Make every delta token issued so far invalid, answered as Microsoft does once a token is older than

@@ -57,6 +57,27 @@ def test_preview_counts_are_what_the_following_look_up_does_and_it_writes_nothin
     assert seen.updated >= 4 and seen.created == 2 and seen.disabled == 1 and seen.removed == 1
 
 
+def test_a_user_microsoft_lists_again_on_a_later_page_is_counted_as_the_look_up_counts_it(fake_ms, company):
+    """Microsoft may list a user more than once in one change round: the preview plans the later mention against
+    what it would have written (the look-up finds the row it wrote), not against the directory as it was."""
+    users = generate_users(20, seed=5)
+    setup = fake_ms.configure(company, users=users)
+    sync(company)
+    new = [graph_user(), graph_user()]
+    setup.tenant.add_users(new)
+    for user in users[:5]:
+        setup.tenant.update_user(user["id"], givenName="Renamed")
+    fake_ms.ignore_top(3)  # pages of three: [new, new, renamed], [renamed x 3], [renamed] + the first three again
+    fake_ms.repeat_in_delta(3)
+
+    seen = preview(company)
+    done = sync(company)
+
+    assert _counts(seen) == _counts(done)
+    assert (seen.created, seen.updated, seen.unchanged, seen.looked_up) == (2, 5, 3, 10)
+    assert seen.account_changes.filter(kind="created").count() == 2
+
+
 def test_preview_lines_show_each_field_change(fake_ms, company, changed_tenant):
     seen = preview(company)
 
