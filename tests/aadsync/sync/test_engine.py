@@ -698,7 +698,7 @@ def test_progress_is_visible_from_another_connection_while_running(fake_ms, comp
     written while Microsoft is still being read."""
     fake_ms.configure(company, users=400)
     fake_ms.ignore_top(100)
-    fake_ms.add_fault("latency", delay=0.6, page=4)
+    fake_ms.add_fault("latency", delay=1.5, page=4)  # a window of six progress ticks, even on a loaded machine
     run = sync_run_create(company=company, trigger=COMMAND)
     seen = []
 
