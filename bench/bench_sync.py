@@ -6,7 +6,8 @@
 Prints, per database: first sync and no-change full re-sync (manage.py aadsync --full) at each size (seconds, users/s, directory queries per
 page, INSERT/UPDATE statements of the re-sync, peak memory of the process), the ratio against a naive
 per-row update_or_create loop measured in the same process at --naive-users, and a run with the fake adding
---latency seconds per page against pages x latency. Each measurement runs in a fresh child process with a
+--latency seconds per page against pages x latency, and a preview of a first look-up at the largest size
+(time and peak memory). Each measurement runs in a fresh child process with a
 fresh database, so peak memory (ru_maxrss) belongs to that size alone. PostgreSQL: --pg-url (its database is
 dropped and created for every child).
 """
@@ -96,6 +97,7 @@ def main() -> None:
     parser.add_argument("--latency-users", type=int, default=100000, help="tenant size of the latency run")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--skip-preview", action="store_true", help="skip the preview of a first look-up")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/bench_sync"))
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -112,6 +114,13 @@ def main() -> None:
         try:
             for db in dbs:
                 results[db][size] = child("first_and_resync", db, fake, args)
+        finally:
+            fake.stop()
+    if not args.skip_preview:
+        fake = Fake(max(sizes))
+        try:
+            for db in dbs:
+                results[db]["preview"] = child("preview", db, fake, args)
         finally:
             fake.stop()
     if not args.skip_naive:
@@ -145,6 +154,11 @@ def report(results: dict, sizes: list[int], args) -> None:
         peaks = [by_size[size]["peak_rss_mb"] for size in sizes]
         print(f"peak RSS across sizes: {min(peaks):.1f} .. {max(peaks):.1f} MB (growth {max(peaks) - min(peaks):+.1f} MB;"
               f" target < {TARGETS['peak_mb']:.0f} MB and flat)")
+        if "preview" in by_size:
+            pre, largest = by_size["preview"], by_size[max(sizes)]
+            print(f"preview of a first look-up at {pre['users']} users (writes nothing; plans each page against what "
+                  f"it would have written): {pre['preview_s']:.2f} s, peak RSS {pre['peak_rss_mb']:.1f} MB "
+                  f"(the look-up itself: {largest['first_s']:.2f} s, {largest['peak_rss_mb']:.1f} MB)")
         if "naive" in by_size:
             n = by_size["naive"]
             print(f"naive update_or_create at {n['users']} users: {n['naive_s']:.2f} s vs engine {n['engine_s']:.2f} s (median of 3)"
@@ -260,6 +274,14 @@ def run_child(spec: dict) -> dict:
             "resync_writes": sum(resync_counter.counts[kind] for kind in ("INSERT", "COPY", "UPDATE", "DELETE")),
             "baseline_rss_mb": baseline, "peak_rss_mb": peak_rss_mb(),
         }
+    if scenario == "preview":
+        company = configured("preview")
+        started = time.perf_counter()
+        run = sync_company_now(company=company, trigger=SyncRun.Trigger.COMMAND, preview=True)
+        preview_s = time.perf_counter() - started
+        assert run.status == SyncRun.Status.SUCCEEDED and run.created + run.disabled > 0, run.error
+        assert not company.contacts.exists()  # a preview writes nothing
+        return {"users": fake["users"], "preview_s": preview_s, "peak_rss_mb": peak_rss_mb()}
     if scenario == "naive":
         # The engine's figure is the median of three first syncs (fresh companies) around the one naive run:
         # on a shared 2-core machine a single short run is at the mercy of whatever else runs.
