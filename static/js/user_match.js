@@ -24,7 +24,7 @@
       if (box && !box.checked) { box.checked = true; update(); }
     });
   });
-  all.hidden = singles.length === 0;
+  form.querySelector("[data-match-all-box]").hidden = singles.length === 0;
   all.addEventListener("change", function () {
     singles.forEach(function (box) { box.checked = all.checked; });
     update();

@@ -57,6 +57,16 @@ _OVERFLOW = """() => {
 }"""
 
 
+# Boxes that scroll sideways inside the page (a table in .table-responsive wider than the screen): allowed on
+# desktops, where a wide table may scroll in its labelled region, not on a phone, where tables become cards.
+_SCROLLERS = """() => [...document.body.querySelectorAll('*')].filter(node => {
+  const overflow = getComputedStyle(node).overflowX;
+  return (overflow === 'auto' || overflow === 'scroll') && node.scrollWidth > node.clientWidth + 1;
+}).map(node => `${node.tagName.toLowerCase()}.${[...node.classList].join('.')} ${node.scrollWidth}>${node.clientWidth}`
+       + ` (${(node.getAttribute('aria-label') || node.textContent.trim()).slice(0, 40)})`)"""
+PHONE_WIDTH = 576  # narrower than this, nothing scrolls sideways
+
+
 def _axe_source() -> str:
     return AXE_JS.read_text(encoding="utf-8")
 
@@ -85,7 +95,8 @@ def describe(violations: list[dict]) -> str:
 
 
 def check_page(page, name: str = "") -> None:
-    """Fail when axe-core finds a WCAG 2.1 A/AA violation or the page is wider than its viewport."""
+    """Fail when axe-core finds a WCAG 2.1 A/AA violation or the page is wider than its viewport (on a phone: or
+    anything in it scrolls sideways)."""
     where = f"{name or page.url} at {page.viewport_size['width']}x{page.viewport_size['height']}"
     # No colour caught half-way through a transition (a button just clicked, the menu unfolding): Bootstrap drops
     # its transitions for people who ask for reduced motion; let the last frame of any running one finish.
@@ -98,3 +109,6 @@ def check_page(page, name: str = "") -> None:
     overflow = horizontal_overflow(page)
     assert overflow is None, (f"{where} scrolls sideways: {overflow['scrollWidth']} px wide in a {overflow['width']} px "
                               f"window; sticking out: {overflow['wide']}")
+    if page.viewport_size["width"] < PHONE_WIDTH:
+        scrollers = page.evaluate(_SCROLLERS)
+        assert not scrollers, f"{where} has boxes that scroll sideways: {scrollers[:5]}"
