@@ -15,3 +15,10 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # TLS straight from gunicorn when no proxy terminates it (both files, or neither).
 certfile = os.environ.get("GUNICORN_CERTFILE") or None
 keyfile = os.environ.get("GUNICORN_KEYFILE") or None
+
+
+def post_worker_init(worker):
+    """Before a worker takes requests: compile the templates and render the sign-in page (cmportal/warmup.py)."""
+    from cmportal.warmup import warm_up
+
+    warm_up()

@@ -175,3 +175,4 @@ def test_bin_prod_serves_signs_in_syncs_and_schedules(prod_env, fake_ms, tmp_pat
     output = prod_env["log"].read_text(errors="replace")
     assert "prod~secret-value-123" not in output
     assert '"level": "INFO"' in output  # structured logs
+    assert output.count("Web worker warmed up in ") >= 2  # each of the two gunicorn workers, before serving
