@@ -16,7 +16,7 @@ from aadsync.models import AadSettings, SyncRun
 from aadsync.retention import account_changes_prune
 from aadsync.runs import SyncAlreadyRunning, sync_run_create, sync_runs_end, sync_time_limits
 from aadsync.schedule import next_run_after, quarantine_schedule
-from aadsync.services import aad_schedule, aad_settings_get
+from aadsync.services import SCHEDULE_FIELDS, aad_settings_get, schedule_from_fields
 from aadsync.sync import sync_run_execute
 from directory.models import Company, Person
 
@@ -26,8 +26,7 @@ logger = logging.getLogger(__name__)
 CLAIM_BATCH = 1000
 # Messages sent to the broker in one round trip (kombu's Producer.batch; a Redis pipeline).
 PUBLISH_CHUNK = 500
-CLAIM_FIELDS = ("id", "company_id", "company__timezone", "period", "weekday", "month_day",
-                "exec_hour", "exec_minute", "exec_second", "quarantined_since")
+CLAIM_FIELDS = ("id", "company_id", "company__timezone", *SCHEDULE_FIELDS, "quarantined_since")
 
 class SyncUnavailable(Exception):
     """One-time Sync cannot run with the company's current MS AAD settings; the message says what to do."""
@@ -150,8 +149,7 @@ def _following_run_at(key: tuple, now: datetime, next_runs: dict, *, quarantined
     if cache_key not in next_runs:
         tz_name, *schedule_fields = key
         try:
-            fields = dict(zip(CLAIM_FIELDS[3:-1], schedule_fields, strict=True))
-            schedule = aad_schedule(settings_row=AadSettings(**fields))  # an unsaved row holding these values
+            schedule = schedule_from_fields(*schedule_fields)
             if quarantined:
                 schedule = quarantine_schedule(schedule)
             next_runs[cache_key] = next_run_after(schedule, now, ZoneInfo(tz_name))

@@ -97,15 +97,19 @@ def aad_settings_update(*, company: Company, data: dict, secret: str | None, act
     return changed
 
 
+SCHEDULE_FIELDS = ("period", "weekday", "month_day", "exec_hour", "exec_minute", "exec_second")  # AadSettings'
+
+
+def schedule_from_fields(period: str, weekday: int, month_day: int, exec_hour: int, exec_minute: int,
+                         exec_second: int) -> Schedule:
+    """The Schedule that AadSettings' SCHEDULE_FIELDS describe, in that order (the dispatcher reads them as values,
+    without building a model instance per company: that cost 0.4 s at 10,000 companies)."""
+    return Schedule(period=period, hour=exec_hour, minute=exec_minute, second=exec_second, weekday=weekday,
+                    month_day=month_day)
+
+
 def aad_schedule(*, settings_row: AadSettings) -> Schedule:
-    return Schedule(
-        period=settings_row.period,
-        hour=settings_row.exec_hour,
-        minute=settings_row.exec_minute,
-        second=settings_row.exec_second,
-        weekday=settings_row.weekday,
-        month_day=settings_row.month_day,
-    )
+    return schedule_from_fields(*(getattr(settings_row, name) for name in SCHEDULE_FIELDS))
 
 
 def aad_next_run_at(*, settings_row: AadSettings, tz: ZoneInfo, after: datetime,
