@@ -6,7 +6,7 @@ from functools import cached_property
 from typing import overload
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet, prefetch_related_objects
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet, prefetch_related_objects
 from django.db.models.functions import Coalesce, Collate, Lower
 
 from directory.linking import aad_person_values
@@ -254,10 +254,19 @@ class ContactListing:
 
 def contact_listing(*, company: Company, search: str = "", sync: str = "", sort: str = "name",
                     descending: bool = False) -> ContactListing:
-    """contact_list() with blank values of the sort column last, to page through (see ContactListing)."""
+    """contact_list() with blank values of the sort column last, to page through (see ContactListing).
+
+    While searching, the database sorts the matches anyway (no index gives their order, see _sort_key), so blanks
+    go last by one more sort key instead of two runs: the runs' `field > ''` is an index range, and SQLite then
+    walked that index over most of the company instead of the search's prefix ranges (a one-letter search took
+    72-79 ms against 51 ms without blanks last, at 100,000 entries)."""
     queryset = contact_list(company=company, search=search, sync=sync, sort=sort, descending=descending)
-    return ContactListing(queryset.prefetch_related(None), blank_field=None if descending else BLANKS_LAST.get(sort),
-                          prefetch=("linked_person",))
+    blank_field = None if descending else BLANKS_LAST.get(sort)
+    if blank_field is not None and search_text(search):
+        blank_last = ExpressionWrapper(Q(**{blank_field: ""}), output_field=BooleanField())
+        queryset = queryset.order_by(blank_last.asc(), *queryset.query.order_by)
+        blank_field = None
+    return ContactListing(queryset.prefetch_related(None), blank_field=blank_field, prefetch=("linked_person",))
 
 
 def contact_get_manual(*, company: Company, pk: int) -> Contact:

@@ -276,6 +276,26 @@ def test_blank_values_of_the_sort_column_come_last_on_every_page(manager_client,
         assert filled == sorted(filled, reverse=descending)
 
 
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_search_lists_its_matches_without_a_last_name_after_the_others(manager_client, company, descending,
+                                                                          django_assert_max_num_queries):
+    """Blanks last holds while searching too, where the database sorts the matches with one more key."""
+    Contact.objects.bulk_create([Contact(company=company, first_name=first, last_name=last) for first, last in [
+        ("Kim", ""), ("Ann", "Kang"), ("Kira", "Lee"), ("Kai", ""), ("Bob", "Park"), ("Ken", "Zed")]])
+    manager_client.get("/directory/")
+
+    with django_assert_max_num_queries(6):  # session, manager, company, the count, the page, linked people
+        response = manager_client.get("/directory/", {"q": "k", "sort": "-name" if descending else "name"})
+
+    pks = [int(row.split('data-contact="')[1].split('"')[0]) for row in _rows(response)]
+    found = Contact.objects.in_bulk(pks)
+    names = [f"{found[pk].first_name} {found[pk].last_name}".strip() for pk in pks]
+    if descending:  # '' sorts last by itself
+        assert names == ["Ken Zed", "Kira Lee", "Ann Kang", "Kim", "Kai"]
+    else:
+        assert names == ["Ann Kang", "Kira Lee", "Ken Zed", "Kai", "Kim"]
+
+
 def test_blanks_last_costs_no_extra_query_on_the_first_pages(manager_client, company, make_synced,
                                                              django_assert_max_num_queries):
     for n in range(200):
