@@ -144,7 +144,9 @@ class Stats:
 
 
 def _closed_while_idle(error: Exception) -> bool:
-    """A request on a reused connection that the server closed: no answer at all (not a refused connection)."""
+    """The server closed the connection with no answer at all, as when it closes an idle kept-alive connection just
+    as a request goes out on it (requests cannot say whether the connection was reused; a refused or timed-out
+    connection does not count)."""
     import urllib3
 
     reason = error.args[0] if error.args else None
